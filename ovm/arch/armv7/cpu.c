@@ -1,0 +1,54 @@
+#include <arch/arch.h>
+#include <arch/cpu.h>
+#include <arch/gic.h>
+#include <arch/layout.h>
+#include <arch/mmu.h>
+#include <arch/periph.h>
+#include <core/config.h>
+
+/* Non-secure access to VFP/NEON (CP10, CP11) and to ACTLR.SMP. */
+#define NSACR_GUEST (BIT(10) | BIT(11) | BIT(18))
+/* Private timers, global timer and SCU registers usable from non-secure, for every core. */
+#define SCU_SNSAC_ALL 0xfffu
+
+extern volatile u32 secondary_release_flag;
+extern char _start[];
+
+void arch_platform_init(void)
+{
+	mmu_disable_loader_state();
+	mmu_build_table();
+	mmio_write32(SCU_BASE + SCU_SNSAC, SCU_SNSAC_ALL);
+	gic_dist_init(board.gic_lines);
+}
+
+void arch_cpu_init(u32 core)
+{
+	if (core != 0)
+		mmu_disable_loader_state();
+	mmu_enable();
+	write_nsacr(NSACR_GUEST);
+	gic_cpu_init();
+}
+
+void arch_release_secondaries(void)
+{
+	secondary_release_flag = SECONDARY_RELEASE_MAGIC;
+	/* The secondaries read it with their caches still off. */
+	arch_dcache_clean_range((u32)(uintptr_t)&secondary_release_flag, 4);
+	if (board.secondary_release_addr) {
+		mmio_write32(board.secondary_release_addr, (u32)(uintptr_t)_start);
+		dsb();
+	}
+	sev();
+}
+
+void arch_regs_init(struct arch_regs *regs, u32 entry, u32 arg0, u32 arg1)
+{
+	for (u32 i = 0; i < ARRAY_SIZE(regs->r); i++)
+		regs->r[i] = 0;
+	regs->r[0] = arg0;
+	regs->r[1] = arg1;
+	regs->pc = entry;
+	regs->cpsr = PSR_MODE_SVC | PSR_I | PSR_A;
+}

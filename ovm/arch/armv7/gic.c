@@ -1,0 +1,93 @@
+/*
+ * GIC with the Security Extensions, AckCtl=0: group 0 is OVM's and arrives
+ * as FIQ (to the monitor, SCR.FIQ=1); group 1 belongs to the guests and
+ * arrives as IRQ in the non-secure world. Everything starts in group 1, OVM
+ * claims what it handles.
+ */
+#include <arch/cpu.h>
+#include <arch/gic.h>
+#include <arch/periph.h>
+
+#define GICD_CTLR 0x000
+#define GICD_IGROUPR 0x080
+#define GICD_ISENABLER 0x100
+#define GICD_ICENABLER 0x180
+#define GICD_ICPENDR 0x280
+#define GICD_IPRIORITYR 0x400
+#define GICD_ITARGETSR 0x800
+
+#define GICC_CTLR 0x00
+#define GICC_PMR 0x04
+#define GICC_BPR 0x08
+#define GICC_IAR 0x0c
+#define GICC_EOIR 0x10
+
+#define GICD_CTLR_ENABLE_GRP0 BIT(0)
+#define GICD_CTLR_ENABLE_GRP1 BIT(1)
+#define GICC_CTLR_ENABLE_GRP0 BIT(0)
+#define GICC_CTLR_ENABLE_GRP1 BIT(1)
+#define GICC_CTLR_FIQ_EN BIT(3)
+
+/* Below 0x80: only the secure side can use it, so guests cannot outrank OVM. */
+#define GUEST_DEFAULT_PRIORITY 0xa0
+
+static void set_priority(u32 irq, u8 priority)
+{
+	u32 reg = GICD_BASE + GICD_IPRIORITYR + (irq & ~3u);
+	u32 shift = (irq & 3u) * 8;
+	u32 v = mmio_read32(reg);
+
+	mmio_write32(reg, (v & ~(0xffu << shift)) | ((u32)priority << shift));
+}
+
+void gic_dist_init(u32 lines)
+{
+	mmio_write32(GICD_BASE + GICD_CTLR, 0);
+	for (u32 irq = 32; irq < lines; irq += 32) {
+		mmio_write32(GICD_BASE + GICD_ICENABLER + irq / 8, 0xffffffff);
+		mmio_write32(GICD_BASE + GICD_ICPENDR + irq / 8, 0xffffffff);
+		mmio_write32(GICD_BASE + GICD_IGROUPR + irq / 8, 0xffffffff);
+	}
+	for (u32 irq = 32; irq < lines; irq++)
+		set_priority(irq, GUEST_DEFAULT_PRIORITY);
+	mmio_write32(GICD_BASE + GICD_CTLR, GICD_CTLR_ENABLE_GRP0 | GICD_CTLR_ENABLE_GRP1);
+}
+
+void gic_cpu_init(void)
+{
+	/* SGIs and PPIs are banked per core: every core sets its own. */
+	mmio_write32(GICD_BASE + GICD_ICENABLER, 0xffffffff);
+	mmio_write32(GICD_BASE + GICD_IGROUPR, 0xffffffff);
+	for (u32 irq = 0; irq < 32; irq++)
+		set_priority(irq, GUEST_DEFAULT_PRIORITY);
+	mmio_write32(GICC_BASE + GICC_PMR, 0xff);
+	mmio_write32(GICC_BASE + GICC_BPR, 0);
+	mmio_write32(GICC_BASE + GICC_CTLR,
+		     GICC_CTLR_ENABLE_GRP0 | GICC_CTLR_ENABLE_GRP1 | GICC_CTLR_FIQ_EN);
+}
+
+void gic_claim(u32 irq, u8 priority)
+{
+	u32 bit = BIT(irq % 32);
+	u32 group = GICD_BASE + GICD_IGROUPR + (irq / 32) * 4;
+
+	set_priority(irq, priority);
+	mmio_write32(group, mmio_read32(group) & ~bit);
+	if (irq >= 32) {
+		u32 reg = GICD_BASE + GICD_ITARGETSR + (irq & ~3u);
+		u32 shift = (irq & 3u) * 8;
+		u32 v = mmio_read32(reg);
+		mmio_write32(reg, (v & ~(0xffu << shift)) | (BIT(cpu_id()) << shift));
+	}
+	mmio_write32(GICD_BASE + GICD_ISENABLER + (irq / 32) * 4, bit);
+}
+
+u32 gic_ack(void)
+{
+	return mmio_read32(GICC_BASE + GICC_IAR);
+}
+
+void gic_eoi(u32 iar)
+{
+	mmio_write32(GICC_BASE + GICC_EOIR, iar);
+}

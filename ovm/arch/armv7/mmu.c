@@ -1,0 +1,79 @@
+/*
+ * OVM's own (secure) translation table: a flat map of 1 MiB sections. RAM is
+ * normal write-back memory, so that the spinlocks' exclusives are defined and
+ * OVM runs cached on silicon; guests' RAM is mapped non-secure so OVM and the
+ * guests see the same cache lines; everything else is device memory.
+ */
+#include <arch/cpu.h>
+#include <arch/mmu.h>
+#include <core/config.h>
+
+#define SECTION BIT(1)
+#define SECTION_B BIT(2)
+#define SECTION_C BIT(3)
+#define SECTION_XN BIT(4)
+#define SECTION_AP_RW (3u << 10)
+#define SECTION_TEX(x) ((u32)(x) << 12)
+#define SECTION_S BIT(16)
+#define SECTION_NS BIT(19)
+
+#define NORMAL_WBWA (SECTION | SECTION_AP_RW | SECTION_TEX(1) | SECTION_C | SECTION_B | SECTION_S)
+#define DEVICE_SHARED (SECTION | SECTION_AP_RW | SECTION_B | SECTION_XN)
+
+/* Inner and outer write-back write-allocate, shareable table walks (as Linux sets for SMP). */
+#define TTBR_WALK_ATTRS 0x6au
+
+#define SCTLR_M BIT(0)
+#define SCTLR_C BIT(2)
+#define SCTLR_Z BIT(11)
+#define SCTLR_I BIT(12)
+#define ACTLR_FW BIT(0)
+#define ACTLR_SMP BIT(6)
+
+static u32 translation_table[4096] __attribute__((aligned(16384)));
+
+static bool in_region(u32 mb, u32 base, u32 size)
+{
+	return mb >= (base >> 20) && mb < ((base >> 20) + (size >> 20));
+}
+
+void mmu_build_table(void)
+{
+	for (u32 mb = 0; mb < 4096; mb++) {
+		u32 desc = DEVICE_SHARED;
+		if (in_region(mb, board.ovm_base, board.ovm_size))
+			desc = NORMAL_WBWA;
+		else if (in_region(mb, board.ram_base, board.ram_size))
+			desc = NORMAL_WBWA | SECTION_NS;
+		translation_table[mb] = (mb << 20) | desc;
+	}
+	dsb();
+}
+
+void mmu_enable(void)
+{
+	write_actlr(read_actlr() | ACTLR_SMP | ACTLR_FW);
+	write_ttbcr(0);
+	write_ttbr0((u32)(uintptr_t)translation_table | TTBR_WALK_ATTRS);
+	write_dacr(0x55555555u);
+	write_tlbiall(0);
+	dsb();
+	isb();
+	write_sctlr(read_sctlr() | SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_Z);
+	isb();
+}
+
+void mmu_disable_loader_state(void)
+{
+	u32 sctlr = read_sctlr();
+
+	if (sctlr & (SCTLR_M | SCTLR_C)) {
+		cache_l1_clean_invalidate_all();
+		write_sctlr(sctlr & ~(SCTLR_M | SCTLR_C | SCTLR_I));
+		isb();
+	}
+	cache_l1_invalidate_all();
+	write_tlbiall(0);
+	dsb();
+	isb();
+}

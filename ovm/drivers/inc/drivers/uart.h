@@ -1,0 +1,13 @@
+/*
+ * The console UART. Each driver in drivers/uart/ implements this; the board
+ * file names one (console.driver) and only that one is linked.
+ */
+#ifndef DRIVERS_UART_H
+#define DRIVERS_UART_H
+
+#include <lib/types.h>
+
+void uart_init(u32 base, u32 clock_hz, u32 baud);
+void uart_putc(u32 base, char c);
+
+#endif

@@ -1,0 +1,11 @@
+#ifndef LIB_STRING_H
+#define LIB_STRING_H
+
+#include <lib/types.h>
+
+/* The compiler may emit calls to these even in freestanding code. */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+size_t strlen(const char *s);
+
+#endif
