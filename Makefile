@@ -1,0 +1,43 @@
+# OVM Lab. The two commands a newcomer needs:
+#   make lab    set up, build, boot OVM on QEMU and report
+#   make test   set up, build, run every test
+# Each target runs env/setup.sh first, which installs only what is missing.
+
+BOARD ?= qemu-vexpress-a9
+SCENARIO ?= default
+BOARDS := qemu-vexpress-a9 zc702
+LG_ENV ?= env/qemu.yaml
+JOBS ?= 2
+PYTEST_ARGS ?=
+
+PY := .venv/bin/python
+
+.PHONY: all setup firmware firmware-all lab test debug check-config clean
+
+all: firmware
+
+setup:
+	@env/setup.sh
+
+firmware: setup
+	$(PY) -m lab.firmware build --board $(BOARD) --scenario $(SCENARIO) --jobs $(JOBS)
+
+firmware-all: setup
+	@for board in $(BOARDS); do \
+		$(PY) -m lab.firmware build --board $$board --scenario $(SCENARIO) --jobs $(JOBS) || exit 1; \
+	done
+
+check-config: setup
+	$(PY) -m lab.firmware check
+
+lab: firmware-all
+	$(PY) -m lab.run --lg-env $(LG_ENV)
+
+test: firmware-all
+	$(PY) -m pytest --lg-env $(LG_ENV) --junitxml=build/test-results.xml $(PYTEST_ARGS)
+
+debug: firmware
+	$(PY) -m lab.debug --board $(BOARD)
+
+clean:
+	rm -rf build

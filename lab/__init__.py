@@ -1,0 +1,1 @@
+"""OVM Lab: tooling around the OVM TrustZone hypervisor."""

@@ -1,0 +1,33 @@
+"""OVM's boot banner, the one line that says a boot succeeded and what booted."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+BANNER_PATTERN = re.compile(
+    r"^OVM (?P<version>\S+) board=(?P<board>\S+) scenario=(?P<scenario>\S+) "
+    r"build=(?P<build>\S+) cores=(?P<cores_up>\d+)/(?P<cores>\d+)\s*$",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class Banner:
+    version: str
+    board: str
+    scenario: str
+    build: str
+    cores_up: int
+    cores: int
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> "Banner":
+        return cls(
+            version=match["version"],
+            board=match["board"],
+            scenario=match["scenario"],
+            build=match["build"],
+            cores_up=int(match["cores_up"]),
+            cores=int(match["cores"]),
+        )

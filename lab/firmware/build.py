@@ -1,0 +1,118 @@
+"""One firmware build: validate, generate the configuration, make the guests, make OVM."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .buildid import build_id
+from .codegen import render, write_changed
+from .errors import BuildError
+from .layout import BuildLayout
+from .loader import load_board, load_scenario
+from .size import SizeRow, size_report, write_json
+
+# Lines of make's output kept in a BuildError: enough for the first compiler error
+# and its context, without burying it.
+OUTPUT_TAIL_LINES = 40
+
+Runner = Callable[[Sequence[str]], None]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    elf: Path
+    bin: Path
+    size_json: Path
+    sizes: tuple[SizeRow, ...]
+
+
+def run_command(command: Sequence[str]) -> None:
+    """Run a build command quietly; show its warnings, raise with its output tail on failure."""
+    try:
+        finished = subprocess.run(
+            list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    except OSError as err:
+        raise BuildError(f"cannot run {shlex.join(command)}: {err}") from None
+    lines = finished.stdout.splitlines()
+    if finished.returncode != 0:
+        tail = "\n".join(lines[-OUTPUT_TAIL_LINES:])
+        raise BuildError(
+            f"{shlex.join(command)} failed with exit code {finished.returncode}:\n{tail}"
+        )
+    for line in lines:
+        if "warning:" in line:
+            print(line, flush=True)
+
+
+def build(
+    board_name: str,
+    scenario_name: str,
+    *,
+    repo_root: Path,
+    build_root: Path | None = None,
+    jobs: int = 2,
+    run: Runner = run_command,
+) -> BuildResult:
+    repo_root = repo_root.resolve()
+    ovm_root = repo_root / "ovm"
+    board = load_board(ovm_root, board_name)
+    scenario = load_scenario(ovm_root, scenario_name, board)
+    layout = BuildLayout.under(build_root or repo_root / "build", board.name, scenario.name)
+    if any(char.isspace() for char in str(layout.root)):
+        raise BuildError(f"make cannot handle whitespace in the build path {layout.root}")
+
+    def progress(step: str) -> None:
+        print(f"[firmware] board={board.name} scenario={scenario.name}: {step}", flush=True)
+
+    progress("generating config")
+    files = render(
+        board,
+        scenario,
+        guest_bins={vm.name: layout.guest_bin(vm.name) for vm in scenario.vms},
+        build_id=build_id(repo_root),
+    )
+    write_changed(layout.gen_dir, files)
+
+    for vm in scenario.vms:
+        progress(f"building guest {vm.name}")
+        command = [
+            "make", "-C", str(ovm_root / "guests"),
+            f"GUEST={vm.guest}",
+            f"NAME={vm.name}",
+            f"LOAD_ADDR=0x{vm.mem_base:08x}",
+            f"OUT_DIR={layout.guests_dir}",
+            f"-j{jobs}",
+        ]
+        run(command)
+        _expect_outputs(command, [layout.guest_elf(vm.name), layout.guest_bin(vm.name)])
+
+    progress("linking ovm.elf")
+    command = [
+        "make", "-C", str(ovm_root),
+        f"BUILD_DIR={layout.root}",
+        f"GEN_DIR={layout.gen_dir}",
+        f"-j{jobs}",
+    ]
+    run(command)
+    _expect_outputs(command, [layout.ovm_elf, layout.ovm_bin])
+
+    rows = size_report(layout, [vm.name for vm in scenario.vms])
+    write_json(rows, layout.size_json)
+    return BuildResult(
+        elf=layout.ovm_elf, bin=layout.ovm_bin, size_json=layout.size_json, sizes=tuple(rows)
+    )
+
+
+def _expect_outputs(command: Sequence[str], outputs: Sequence[Path]) -> None:
+    # A Makefile that disagrees with us about output names would otherwise
+    # surface later as a confusing missing-file error.
+    missing = [str(path) for path in outputs if not path.is_file()]
+    if missing:
+        raise BuildError(
+            f"{shlex.join(command)} succeeded but did not produce {', '.join(missing)}"
+        )

@@ -1,0 +1,26 @@
+"""The build identifier OVM prints at boot: which source it was built from."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+NO_GIT = "nogit"
+
+
+def build_id(repo_root: Path) -> str:
+    """"<commit>[-dirty]" from git, or "nogit" outside a repository or before its first commit.
+
+    Deliberately free of timestamps so that rebuilding unchanged sources
+    regenerates identical files and make has nothing to do.
+    """
+    try:
+        described = subprocess.run(
+            ["git", "-C", str(repo_root), "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return NO_GIT
+    return described.stdout.strip() or NO_GIT

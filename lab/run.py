@@ -1,0 +1,85 @@
+"""``make lab``: the main job on the emulated board.
+
+Boots OVM through labgrid (the same strategy the tests use), collects what
+the boot proves on each core, prints it, and writes
+``reports/out/latest/boot.json`` stamped with board, timing and commit.
+Later stages (the paper's evaluation) extend this job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from labgrid import Environment
+from labgrid.strategy import StrategyError
+
+from .boot_report import core_evidence
+from .console import ConsoleTimeout
+from .provenance import target_provenance
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EVIDENCE_TIMEOUT_S = 30.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.run", description=__doc__)
+    parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "qemu.yaml")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "out" / "latest")
+    args = parser.parse_args(argv)
+
+    env = Environment(str(args.lg_env))
+    try:
+        target = env.get_target("main")
+        strategy = target.get_driver("OVMStrategy")
+        print(f"[lab] booting OVM on target 'main' of {args.lg_env}", flush=True)
+        started = time.monotonic()
+        try:
+            strategy.transition("ovm")
+            banner = strategy.banner
+            print(f"[lab] banner after {time.monotonic() - started:.1f} s: {banner}", flush=True)
+            evidence = [
+                core_evidence(strategy.transcript, core, EVIDENCE_TIMEOUT_S)
+                for core in range(banner.cores)
+            ]
+        except (StrategyError, ConsoleTimeout) as failure:
+            cause = failure.__cause__ or failure
+            print(f"[lab] boot failed: {cause}", file=sys.stderr)
+            return 1
+        provenance = target_provenance(target, banner.board, REPO_ROOT)
+    finally:
+        env.cleanup()
+
+    print(f"\nOVM {banner.version} on {banner.board} ({provenance.board_kind}, "
+          f"timing={provenance.timing}, commit {provenance.commit}), "
+          f"scenario {banner.scenario}, cores up {banner.cores_up}/{banner.cores}")
+    print(f"{'core':>4}  {'guest':<8} {'mode at SMC':<12} {'round trips':<12} "
+          f"{'bad calls (index/addr/size)':<28} {'timer FIQs'}")
+    for e in evidence:
+        print(f"{e.core:>4}  {e.vm:<8} {'NS SVC' if e.guest_mode == 0x13 else hex(e.guest_mode):<12} "
+              f"{f'{e.round_trips_ok}/{e.round_trips}':<12} "
+              f"{f'{e.bad_index_status}/{e.out_of_grant_status}/{e.oversized_status}':<28} "
+              f"{e.fiq_ticks}")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {
+        **provenance.as_dict(),
+        "scenario": banner.scenario,
+        "ovm_version": banner.version,
+        "build": banner.build,
+        "cores_up": banner.cores_up,
+        "cores": banner.cores,
+        "per_core": [asdict(e) for e in evidence],
+    }
+    (args.out / "boot.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\n[lab] wrote {(args.out / 'boot.json').relative_to(REPO_ROOT)}")
+    ok = all(e.round_trips_ok == e.round_trips for e in evidence) and banner.cores_up == banner.cores
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

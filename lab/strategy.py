@@ -1,0 +1,84 @@
+"""labgrid strategy: bring a target to "OVM running".
+
+``OVMStrategy`` serves every target whose power switch starts OVM by itself:
+QEMU (the ``QEMUDriver`` is both power and console) and the lab's virtual
+board. Its states are ``off`` and ``ovm``; any state reaches any other.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attr
+
+from labgrid.factory import target_factory
+from labgrid.step import step
+from labgrid.strategy import Strategy, StrategyError, never_retry
+
+from .banner import BANNER_PATTERN, Banner
+from .console import ConsoleTimeout, ConsoleTranscript
+
+
+class Status(enum.Enum):
+    unknown = 0
+    off = 1
+    ovm = 2
+
+
+class BootError(Exception):
+    """OVM did not come up; the message carries the console log."""
+
+
+@target_factory.reg_driver
+@attr.s(eq=False)
+class OVMStrategy(Strategy):
+    bindings = {
+        "power": "PowerProtocol",
+        "console": "ConsoleProtocol",
+    }
+
+    status = attr.ib(default=Status.unknown)
+    boot_timeout = attr.ib(default=30.0, converter=float)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        self.transcript: ConsoleTranscript | None = None
+        self.banner: Banner | None = None
+
+    @never_retry
+    @step(args=["status"])
+    def transition(self, status, *, step):  # noqa: ARG002 - labgrid's step passes itself
+        if not isinstance(status, Status):
+            status = Status[status]
+        if status == Status.unknown:
+            raise StrategyError(f"can not transition to {status}")
+        if status == self.status:
+            return
+        if status == Status.off:
+            self.target.deactivate(self.console)
+            self.target.activate(self.power)
+            self.power.off()
+            self.transcript = None
+            self.banner = None
+        elif status == Status.ovm:
+            self.transition(Status.off)
+            self._boot()
+        self.status = status
+
+    def force(self, status):
+        if not isinstance(status, Status):
+            status = Status[status]
+        self.status = status
+
+    def _boot(self) -> None:
+        self.target.activate(self.console)
+        self.transcript = ConsoleTranscript(self.console)
+        self.power.on()
+        try:
+            match = self.transcript.wait_for(
+                BANNER_PATTERN, self.boot_timeout, what="OVM's boot banner"
+            )
+        except ConsoleTimeout as timeout:
+            self.power.off()
+            raise BootError(str(timeout)) from None
+        self.banner = Banner.from_match(match)

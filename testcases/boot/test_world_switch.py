@@ -1,0 +1,57 @@
+"""The walking skeleton on a target: OVM boots on every core, each core's guest
+crosses secure -> non-secure -> SMC -> secure -> non-secure, OVM refuses bad
+hypercalls, and OVM's timer FIQ reaches the monitor while guests run. Runs on
+QEMU and, unchanged, on a board."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.boot_report import CoreEvidence, core_evidence
+
+pytestmark = pytest.mark.lab
+
+TIMEOUT_S = 20.0
+ROUND_TRIPS = 3
+TICKS_REPORTED = 100
+# As ovm/include/ovm/hypercall.h defines them.
+OVM_E_NOSYS, OVM_E_INVAL, OVM_E_FAULT = -1, -3, -4
+PSR_MODE_SVC = 0x13
+BOARD_CORES = 2
+
+
+@pytest.fixture(scope="module")
+def evidence(ovm) -> list[CoreEvidence]:
+    return [core_evidence(ovm.transcript, core, TIMEOUT_S) for core in range(ovm.banner.cores)]
+
+
+def test_banner_reports_every_core_up(ovm):
+    assert ovm.banner.cores_up == ovm.banner.cores == BOARD_CORES
+    assert ovm.banner.scenario == "default"
+
+
+def test_each_core_runs_its_own_guest(evidence):
+    assert [e.core for e in evidence] == list(range(BOARD_CORES))
+    assert len({e.vm for e in evidence}) == BOARD_CORES
+
+
+def test_smc_reaches_monitor_from_non_secure_svc(evidence):
+    for core in evidence:
+        assert core.guest_mode == PSR_MODE_SVC, core
+
+
+def test_smc_round_trip_returns_to_the_guest_on_each_core(evidence):
+    for core in evidence:
+        assert (core.round_trips_ok, core.round_trips) == (ROUND_TRIPS, ROUND_TRIPS), core
+
+
+def test_bad_hypercalls_get_error_codes_and_the_guest_keeps_running(evidence):
+    for core in evidence:
+        assert core.bad_index_status == OVM_E_NOSYS
+        assert core.out_of_grant_status == OVM_E_FAULT
+        assert core.oversized_status == OVM_E_INVAL
+
+
+def test_timer_fiq_reaches_the_monitor_while_guests_run(evidence):
+    for core in evidence:
+        assert core.fiq_ticks == TICKS_REPORTED

@@ -1,0 +1,389 @@
+"""Loading and validating board and scenario files (lab.firmware.loader)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from lab.firmware.errors import ConfigError
+from lab.firmware.loader import (
+    available_boards,
+    available_guests,
+    available_scenarios,
+    load_board,
+    load_scenario,
+)
+from lab.firmware.model import MIB, Board, Console, ConsoleDriver, Level, Region
+from lab.firmware.placement import VmRequest, place
+from lab.firmware.schema import At, parse_size
+
+REPO_OVM = Path(__file__).resolve().parents[2] / "ovm"
+
+BOARD: dict[str, Any] = {
+    "name": "b",
+    "description": "test board",
+    "cpu": "cortex-a9",
+    "cores": 2,
+    "ram": {"base": 0x60000000, "size": "256M"},
+    "ovm": {"offset": 0, "size": "16M"},
+    "periph_base": 0x1E000000,
+    "gic_lines": 96,
+    "private_timer_hz": 100000000,
+    "console": {"driver": "pl011", "base": 0x10009000, "clock_hz": 24000000, "baud": 115200},
+    "secondary_release": None,
+}
+
+BOARD_FILE = "ovm/board/b/board.yaml"
+SCENARIO_FILE = "ovm/scenarios/s.yaml"
+
+
+def vm(name: str = "a", size: Any = "1M", **extra: Any) -> dict[str, Any]:
+    entry = {"name": name, "guest": "hello", "level": "NRT", "cores": [0], "memory": {"size": size}}
+    entry.update(extra)
+    return entry
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A minimal ovm/ tree in the working directory, so errors show relative paths."""
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "ovm"
+    (root / "board" / "b").mkdir(parents=True)
+    (root / "scenarios").mkdir()
+    (root / "guests" / "hello").mkdir(parents=True)
+    (root / "guests" / "lib").mkdir()
+    write_board(root, BOARD)
+    return root
+
+
+def write_board(root: Path, doc: Any) -> None:
+    text = doc if isinstance(doc, str) else yaml.safe_dump(doc)
+    (root / "board" / "b" / "board.yaml").write_text(text)
+
+
+def write_scenario(root: Path, doc: Any) -> None:
+    text = doc if isinstance(doc, str) else yaml.safe_dump(doc)
+    (root / "scenarios" / "s.yaml").write_text(text)
+
+
+DELETE = object()
+
+
+def board_with(**changes: Any) -> dict[str, Any]:
+    """BOARD with keys replaced; "a__b" names key b inside a, and DELETE removes a key."""
+    doc = copy.deepcopy(BOARD)
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        target = doc
+        for key in parents:
+            target = target[key]
+        if value is DELETE:
+            del target[last]
+        else:
+            target[last] = value
+    return doc
+
+
+def board_error(root: Path) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_board(root, "b")
+    return str(caught.value)
+
+
+def scenario_error(root: Path, vms: Any) -> str:
+    write_scenario(root, {"description": "test", "vms": vms})
+    board = load_board(root, "b")
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(root, "s", board)
+    return str(caught.value)
+
+
+def placed(root: Path, vms: list[dict[str, Any]]) -> list[str]:
+    write_scenario(root, {"description": "test", "vms": vms})
+    scenario = load_scenario(root, "s", load_board(root, "b"))
+    return [str(v.memory) for v in scenario.vms]
+
+
+# --- the real files ---------------------------------------------------------
+
+
+def test_real_boards_and_scenarios_are_listed() -> None:
+    assert available_boards(REPO_OVM) == ["qemu-vexpress-a9", "zc702"]
+    assert "default" in available_scenarios(REPO_OVM)
+    assert "lib" not in available_guests(REPO_OVM)
+
+
+def test_qemu_board() -> None:
+    board = load_board(REPO_OVM, "qemu-vexpress-a9")
+    assert board.cores == 2
+    assert board.ram == Region(0x60000000, 256 * MIB)
+    assert board.ovm == Region(0x60000000, 16 * MIB)
+    assert board.periph_base == 0x1E000000
+    assert board.gic_lines == 96
+    assert board.private_timer_hz == 100_000_000
+    assert board.console == Console(ConsoleDriver.PL011, 0x10009000, 24_000_000, 115200)
+    assert board.secondary_release is None
+
+
+def test_zc702_board() -> None:
+    board = load_board(REPO_OVM, "zc702")
+    assert board.cores == 2
+    assert board.ram == Region(0, 1 << 30)
+    assert board.ovm == Region(0x10000000, 16 * MIB)
+    assert board.periph_base == 0xF8F00000
+    assert board.private_timer_hz == 333_333_333
+    assert board.console == Console(ConsoleDriver.CADENCE_UART, 0xE0001000, 100_000_000, 115200)
+    assert board.secondary_release == 0xFFFFFFF0
+
+
+@pytest.mark.parametrize(
+    ("board_name", "bases"),
+    [("qemu-vexpress-a9", [0x61000000, 0x61100000]), ("zc702", [0x11000000, 0x11100000])],
+)
+def test_default_scenario_on_each_board(board_name: str, bases: list[int]) -> None:
+    scenario = load_scenario(REPO_OVM, "default", load_board(REPO_OVM, board_name))
+    assert [v.name for v in scenario.vms] == ["hello0", "hello1"]
+    assert [v.guest for v in scenario.vms] == ["hello", "hello"]
+    assert [v.level for v in scenario.vms] == [Level.NRT, Level.NRT]
+    assert [v.core_mask for v in scenario.vms] == [0b01, 0b10]
+    assert [v.mem_base for v in scenario.vms] == bases
+    assert [v.memory.size for v in scenario.vms] == [MIB, MIB]
+
+
+# --- placement ----------------------------------------------------------------
+
+
+def test_vms_are_placed_after_ovm_on_1mib_boundaries(tree: Path) -> None:
+    assert placed(tree, [vm("a"), vm("b", "3M"), vm("c")]) == [
+        "0x61000000-0x610fffff",
+        "0x61100000-0x613fffff",
+        "0x61400000-0x614fffff",
+    ]
+
+
+def test_sizes_multiple_of_16mib_get_16mib_alignment(tree: Path) -> None:
+    # c fills the gap that b's alignment left after a.
+    assert placed(tree, [vm("a"), vm("b", "32M"), vm("c")]) == [
+        "0x61000000-0x610fffff",
+        "0x62000000-0x63ffffff",
+        "0x61100000-0x611fffff",
+    ]
+
+
+def test_explicit_offsets_are_kept_and_avoided(tree: Path) -> None:
+    fixed = vm("a", "2M", memory={"size": "2M", "offset": "16M"})
+    assert placed(tree, [vm("b"), fixed]) == ["0x61200000-0x612fffff", "0x61000000-0x611fffff"]
+
+
+def test_placement_reports_when_alignment_leaves_no_room(tree: Path) -> None:
+    fixed = vm("a", memory={"size": "1M", "offset": "128M"})
+    assert scenario_error(tree, [fixed, vm("b", "224M")]) == (
+        f"{SCENARIO_FILE}: vms[1].memory: no free 16 MiB-aligned range of 224 MiB left in RAM "
+        "(0x60000000-0x6fffffff) above OVM's region (0x60000000-0x60ffffff)"
+    )
+
+
+_TEST_BOARD = Board(
+    name="b", description="", cpu="cortex-a9", cores=2, ram=Region(0x60000000, 256 * MIB),
+    ovm=Region(0x60000000, 16 * MIB), periph_base=0x1E000000, gic_lines=96,
+    private_timer_hz=1, console=Console(ConsoleDriver.PL011, 0, 1, 1), secondary_release=None,
+)
+
+
+@given(st.lists(st.sampled_from([1, 2, 3, 16, 32]), min_size=1, max_size=8))
+def test_automatic_placement_is_disjoint_aligned_and_inside_ram(sizes_mib: list[int]) -> None:
+    requests = [
+        VmRequest(f"v{i}", "hello", Level.NRT, (0,), size * MIB, None, At(Path("s.yaml")).item(i))
+        for i, size in enumerate(sizes_mib)
+    ]
+    try:
+        vms = place(requests, _TEST_BOARD, At(Path("s.yaml"), "vms"))
+    except ConfigError:
+        assert sum(sizes_mib) > 240 or any(size % 16 == 0 for size in sizes_mib)
+        return
+    for index, placed_vm in enumerate(vms):
+        region = placed_vm.memory
+        assert _TEST_BOARD.ram.contains(region)
+        assert not region.overlaps(_TEST_BOARD.ovm)
+        alignment = 16 * MIB if region.size % (16 * MIB) == 0 else MIB
+        assert region.base % alignment == 0
+        assert all(not region.overlaps(other.memory) for other in vms[index + 1 :])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [(0x1000, 0x1000), ("4096", 4096), ("256M", 256 * MIB), ("1G", 1 << 30), ("4K", 4096),
+     ("0x10M", 16 * MIB), ("256X", None), ("M", None), (True, None), (1.5, None)],
+)
+def test_parse_size(text: object, expected: int | None) -> None:
+    assert parse_size(text) == expected
+
+
+# --- rejected board files ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (board_with(console__driver="pl012"),
+         "console.driver: 'pl012' is not one of: cadence-uart, pl011"),
+        (board_with(gic_lines=DELETE), "gic_lines: required key missing"),
+        (board_with(gic_line=96),
+         "gic_line: unknown key (allowed: console, cores, cpu, description, gic_lines, name, "
+         "ovm, periph_base, private_timer_hz, ram, secondary_release)"),
+        (board_with(console__bauds=9600),
+         "console.bauds: unknown key (allowed: base, baud, clock_hz, driver)"),
+        (board_with(ram__size="256X"),
+         "ram.size: '256X' is not a size: use an integer or a string like '256M' "
+         "(suffix K, M or G)"),
+        (board_with(cores=5), "cores: 5 is out of range 1..4"),
+        (board_with(cores=0), "cores: 0 is out of range 1..4"),
+        (board_with(cores="two"), "cores: expected an integer, got 'two'"),
+        (board_with(cores=True), "cores: expected an integer, got True"),
+        (board_with(name="c"), "name: 'c' does not match the directory name 'b'"),
+        (board_with(cpu="cortex-a15"), "cpu: 'cortex-a15' is not one of: cortex-a9"),
+        (board_with(gic_lines=100), "gic_lines: 100 is not a multiple of 32"),
+        (board_with(gic_lines=1024), "gic_lines: 1024 is out of range 32..1020"),
+        (board_with(console__clock_hz="24M"), "console.clock_hz: expected an integer, got '24M'"),
+        (board_with(ram__base=0x60080000), "ram.base: 0x60080000 is not aligned to 1 MiB"),
+        (board_with(ram__size="0"), "ram.size: '0' must be greater than 0"),
+        (board_with(ram__base=0xF8000000),
+         "ram: region 0xf8000000 + 0x10000000 exceeds the 32-bit address space"),
+        (board_with(ovm__offset="256M"),
+         "ovm: region 0x70000000-0x70ffffff lies outside RAM (0x60000000-0x6fffffff)"),
+        (board_with(ovm__size="1536K"), "ovm.size: 0x180000 is not a multiple of 1 MiB"),
+        (board_with(periph_base=0x1E001000), "periph_base: 0x1e001000 is not aligned to 8 KiB"),
+        (board_with(periph_base=-1), "periph_base: -0x1 is not a 32-bit address"),
+        (board_with(secondary_release="0xFFFFFFF0"),
+         "secondary_release: expected an address (integer), got '0xFFFFFFF0'"),
+        (board_with(ram=[0x60000000]), "ram: expected a mapping, got a list"),
+    ],
+)
+def test_rejected_board(tree: Path, doc: dict[str, Any], message: str) -> None:
+    write_board(tree, doc)
+    assert board_error(tree) == f"{BOARD_FILE}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: b\ncores: [1, 2\n",
+         "invalid YAML: line 3, column 1: expected ',' or ']', but got '<stream end>'"),
+        ("name: b\n  cores: 2\n",
+         "invalid YAML: line 2, column 8: mapping values are not allowed here"),
+        ("name: b\nname: c\n", "invalid YAML: line 2, column 1: duplicate key 'name'"),
+        ("", "file is empty"),
+        ("- b\n", "expected a mapping, got a list"),
+    ],
+)
+def test_rejected_board_text(tree: Path, text: str, message: str) -> None:
+    write_board(tree, text)
+    assert board_error(tree) == f"{BOARD_FILE}: {message}"
+
+
+def test_board_directory_without_file(tree: Path) -> None:
+    (tree / "board" / "b" / "board.yaml").unlink()
+    assert board_error(tree) == f"{BOARD_FILE}: file not found"
+
+
+def test_unknown_board_lists_the_available_ones(tree: Path) -> None:
+    (tree / "board" / "c").mkdir()
+    with pytest.raises(ConfigError) as caught:
+        load_board(tree, "zc703")
+    assert str(caught.value) == (
+        "ovm/board/zc703/board.yaml: unknown board 'zc703' (available: b, c)"
+    )
+
+
+def test_hex_and_suffix_integers_are_accepted(tree: Path) -> None:
+    write_board(tree, "\n".join([
+        "name: b", "description: d", "cpu: cortex-a9", "cores: 1",
+        "ram: {base: 0x60000000, size: 0x10000000}", "ovm: {offset: 1M, size: '16M'}",
+        "periph_base: 0x1E000000", "gic_lines: 64", "private_timer_hz: 1000",
+        "console: {driver: cadence-uart, base: 0xE0001000, clock_hz: 100, baud: 9}",
+        "secondary_release: 0xFFFFFFF0",
+    ]))
+    board = load_board(tree, "b")
+    assert board.ovm == Region(0x60100000, 16 * MIB)
+    assert board.secondary_release == 0xFFFFFFF0
+
+
+# --- rejected scenario files -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("vms", "message"),
+    [
+        ([vm("a", memory={"size": "2M", "offset": "16M"}),
+          vm("b", memory={"size": "1M", "offset": "17M"})],
+         "vms[1].memory: region 0x61100000-0x611fffff overlaps VM 'a' (0x61000000-0x611fffff)"),
+        ([vm("a", memory={"size": "2M", "offset": "15M"})],
+         "vms[0].memory: region 0x60f00000-0x610fffff overlaps OVM's region "
+         "(0x60000000-0x60ffffff)"),
+        ([vm("a", memory={"size": "2M", "offset": "255M"})],
+         "vms[0].memory: region 0x6ff00000-0x700fffff lies outside RAM (0x60000000-0x6fffffff)"),
+        ([vm("a", guest="nope")],
+         "vms[0].guest: unknown guest 'nope': no directory ovm/guests/nope (available: hello)"),
+        ([vm("a", guest="lib")],
+         "vms[0].guest: unknown guest 'lib': no directory ovm/guests/lib (available: hello)"),
+        ([vm("a"), vm("a")], "vms[1].name: duplicate VM name 'a' (also vms[0])"),
+        ([{**vm("a"), "mem": {"size": "1M"}}],
+         "vms[0].mem: unknown key (allowed: cores, guest, level, memory, name)"),
+        ([vm("a", memory={"size": "1M", "ofset": 0})],
+         "vms[0].memory.ofset: unknown key (allowed: offset, size)"),
+        ([vm("a", "128M"), vm("b", "128M")],
+         "vms: the VMs need 256 MiB of memory, but only 240 MiB of RAM is free outside "
+         "OVM's region"),
+        ([vm("a", level="XRT")], "vms[0].level: 'XRT' is not one of: HRT, NRT, SRT"),
+        ([vm("a", cores=[2])], "vms[0].cores[0]: core 2 does not exist: board 'b' has cores 0..1"),
+        ([vm("a", cores=[])], "vms[0].cores: at least one core is required"),
+        ([vm("a", cores=[1, 1])], "vms[0].cores[1]: core 1 is listed twice"),
+        ([vm("a", "1536K")], "vms[0].memory.size: 0x180000 is not a multiple of 1 MiB"),
+        ([vm("a", "1536K", level="HRT")],
+         "vms[0].memory.size: 0x180000 is not a multiple of 1 MiB"),
+        ([vm("a", "0")], "vms[0].memory.size: '0' must be greater than 0"),
+        ([vm("a", memory={"size": "1M", "offset": 0x1080000})],
+         "vms[0].memory.offset: 0x1080000 is not aligned to 1 MiB"),
+        ([vm("Hello")],
+         "vms[0].name: 'Hello' is not a valid VM name (lower-case letter, then up to 15 of "
+         "a-z, 0-9, _)"),
+        ([vm("a_very_long_name_x")],
+         "vms[0].name: 'a_very_long_name_x' is not a valid VM name (lower-case letter, then up "
+         "to 15 of a-z, 0-9, _)"),
+        ([], "vms: at least one VM is required"),
+        ([vm(f"v{i}") for i in range(9)], "vms: 9 VMs given, at most 8 are supported"),
+        ({"name": "a"}, "vms: expected a list, got a mapping"),
+    ],
+)
+def test_rejected_scenario(tree: Path, vms: Any, message: str) -> None:
+    assert scenario_error(tree, vms) == f"{SCENARIO_FILE}: {message}"
+
+
+def test_scenario_unknown_top_level_key(tree: Path) -> None:
+    write_scenario(tree, {"description": "d", "vms": [vm()], "vm": []})
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(tree, "s", load_board(tree, "b"))
+    assert str(caught.value) == f"{SCENARIO_FILE}: vm: unknown key (allowed: description, vms)"
+
+
+def test_scenario_invalid_yaml(tree: Path) -> None:
+    write_scenario(tree, "vms:\n- name: a\n guest: hello\n")
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(tree, "s", load_board(tree, "b"))
+    assert str(caught.value) == (
+        f"{SCENARIO_FILE}: invalid YAML: line 3, column 2: expected <block end>, but found "
+        "'<block mapping start>'"
+    )
+
+
+def test_unknown_scenario_lists_the_available_ones(tree: Path) -> None:
+    write_scenario(tree, {"description": "d", "vms": [vm()]})
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(tree, "nope", load_board(tree, "b"))
+    assert str(caught.value) == "ovm/scenarios/nope.yaml: unknown scenario 'nope' (available: s)"
