@@ -43,8 +43,33 @@ def repo_root() -> Path:
     return REPO_ROOT
 
 
-@pytest.fixture(scope="session")
+def _ovm_board(env) -> str:
+    board = env.config.get_option("ovm_board", None)
+    if not board:
+        raise pytest.UsageError(f"{env.config_file}: options.ovm_board names no board")
+    return board
+
+
+@pytest.fixture(scope="module")
 def ovm(strategy):
-    """OVM booted on the session's target; the strategy keeps banner and transcript."""
+    """OVM (the environment's own image) booted on the target; the strategy keeps
+    banner and transcript."""
+    strategy.select_image(None)
     strategy.transition("ovm")
     return strategy
+
+
+@pytest.fixture(scope="module")
+def boot_scenario(env, strategy):
+    """Build a scenario for the target's board and boot it: ``boot_scenario("paper-eval")``."""
+    from lab.firmware.build import build
+
+    def boot(scenario: str):
+        result = build(_ovm_board(env), scenario, repo_root=REPO_ROOT)
+        strategy.select_image(result.elf)
+        strategy.transition("ovm")
+        assert strategy.banner.scenario == scenario
+        return strategy
+
+    yield boot
+    strategy.select_image(None)

@@ -3,7 +3,7 @@
 For every core: the guest OVM entered, the first SMC that reached the monitor
 (with the guest's CPSR), the guest's own word that the SMC round trips came
 back, OVM's answers to bad hypercalls, and that timer FIQs reached the
-monitor while the guest ran.
+monitor (OVM's scheduler events) while the guest ran.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ class CoreEvidence:
 
 def core_evidence(transcript: ConsoleTranscript, core: int, timeout_s: float) -> CoreEvidence:
     entered = transcript.wait_for(
-        rf"^\[ovm\] core{core}: entering (?P<vm>\S+) vcpu\d+ \(non-secure\) at 0x[0-9a-f]{{8}}$",
+        rf"^\[ovm\] core{core}: scheduling \d+ vCPU\(s\), (?:periodic tick|tickless), "
+        rf"first (?P<vm>\S+) vcpu\d+$",
         timeout_s, what=f"core {core} entering its guest",
     )
     smc = transcript.wait_for(
@@ -52,7 +53,8 @@ def core_evidence(transcript: ConsoleTranscript, core: int, timeout_s: float) ->
         timeout_s, what=f"core {core}'s bad-hypercall results",
     )
     ticks = transcript.wait_for(
-        rf"^\[ovm\] core{core}: (?P<ticks>\d+) timer FIQs taken in monitor mode while \S+ ran$",
+        rf"^\[\S+\] core {core}: (?P<ticks>\d+) OVM timer events taken in monitor mode "
+        r"while this guest ran$",
         timeout_s, what=f"core {core}'s timer FIQs in the monitor",
     )
     return CoreEvidence(

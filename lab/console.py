@@ -1,14 +1,17 @@
 """A console's transcript: everything the target printed, searchable while it grows.
 
-Reads go through labgrid's ``ConsoleProtocol`` so the same code reads QEMU's
-socket, a local serial port or a remote ``NetworkSerialPort``. Bytes that are
-not UTF-8 (line noise, a board resetting) are kept as replacement characters
-instead of aborting the run.
+A background thread keeps reading the console for as long as the target
+runs. Under QEMU that matters beyond convenience: a guest UART whose output
+nobody reads blocks QEMU's CPU thread, and with it QEMU's monitor, so the
+emulator could not even be told to quit. Bytes that are not UTF-8 (line
+noise, a board resetting) are kept as replacement characters instead of
+aborting the run.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from typing import Pattern
 
@@ -16,7 +19,7 @@ from pexpect import TIMEOUT
 
 from labgrid.protocol import ConsoleProtocol
 
-POLL_INTERVAL_S = 0.05
+READ_TIMEOUT_S = 0.05
 TAIL_LINES_IN_ERRORS = 60
 
 
@@ -35,24 +38,48 @@ class ConsoleTimeout(Exception):
 
 
 class ConsoleTranscript:
-    """Accumulates console output and answers "has X been printed yet?"."""
+    """Accumulates console output in the background and answers "has X been printed yet?"."""
 
     def __init__(self, console: ConsoleProtocol) -> None:
         self._console = console
         self._received = bytearray()
+        self._changed = threading.Condition()
+        self._stopping = threading.Event()
+        self._reader: threading.Thread | None = None
+        self.read_error: Exception | None = None
+
+    def start(self) -> None:
+        self._reader = threading.Thread(target=self._read_forever, name="console", daemon=True)
+        self._reader.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._reader:
+            self._reader.join()
 
     @property
     def text(self) -> str:
-        return self._received.decode("utf-8", errors="replace").replace("\r\n", "\n")
+        with self._changed:
+            raw = bytes(self._received)
+        return raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
 
-    def poll(self, timeout_s: float = 0.0) -> bool:
-        """Append whatever arrives within ``timeout_s``; say whether anything did."""
-        try:
-            chunk = self._console.read(size=1, timeout=timeout_s, max_size=65536)
-        except TIMEOUT:
-            return False
-        self._received.extend(chunk)
-        return bool(chunk)
+    def _read_forever(self) -> None:
+        # The driver's own _read, not read(): read() is a labgrid step, and
+        # labgrid's step stack belongs to the test's thread.
+        read = self._console._read  # noqa: SLF001
+        while not self._stopping.is_set():
+            try:
+                chunk = read(size=1, timeout=READ_TIMEOUT_S, max_size=65536)
+            except TIMEOUT:
+                continue
+            except Exception as error:  # the console went away: the target is off
+                self.read_error = error
+                return
+            if not chunk:
+                continue
+            with self._changed:
+                self._received.extend(chunk)
+                self._changed.notify_all()
 
     def wait_for(
         self, pattern: str | Pattern[str], timeout_s: float, *, what: str | None = None
@@ -65,11 +92,10 @@ class ConsoleTranscript:
             if match:
                 return match
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 or (self.read_error and not self._reader_alive()):
                 raise ConsoleTimeout(what or f"/{regex.pattern}/", timeout_s, self.text)
-            self.poll(min(POLL_INTERVAL_S * 4, remaining))
+            with self._changed:
+                self._changed.wait(min(remaining, 1.0))
 
-    def drain(self, quiet_s: float = 0.2) -> None:
-        """Read until the console has been quiet for ``quiet_s``."""
-        while self.poll(quiet_s):
-            pass
+    def _reader_alive(self) -> bool:
+        return self._reader is not None and self._reader.is_alive()

@@ -8,6 +8,7 @@ board. Its states are ``off`` and ``ovm``; any state reaches any other.
 from __future__ import annotations
 
 import enum
+from pathlib import Path
 
 import attr
 
@@ -44,6 +45,24 @@ class OVMStrategy(Strategy):
         super().__attrs_post_init__()
         self.transcript: ConsoleTranscript | None = None
         self.banner: Banner | None = None
+        self._default_image: str | None = None
+
+    def select_image(self, image: Path | None) -> None:
+        """Boot ``image`` from the next transition on (None: the environment's own).
+
+        The power driver must be labgrid's ``QEMUDriver``: its ``-kernel`` is fixed
+        when it activates, so a new image means off, deactivate, new path.
+        """
+        qemu = self.power
+        images = self.target.env.config.data.setdefault("images", {})
+        if self._default_image is None:
+            self._default_image = images.get(qemu.kernel)
+        wanted = str(image) if image is not None else self._default_image
+        if images.get(qemu.kernel) == wanted:
+            return
+        self.transition(Status.off)
+        self.target.deactivate(qemu)
+        images[qemu.kernel] = wanted
 
     @never_retry
     @step(args=["status"])
@@ -58,6 +77,8 @@ class OVMStrategy(Strategy):
             self.target.deactivate(self.console)
             self.target.activate(self.power)
             self.power.off()
+            if self.transcript:
+                self.transcript.stop()
             self.transcript = None
             self.banner = None
         elif status == Status.ovm:
@@ -74,11 +95,13 @@ class OVMStrategy(Strategy):
         self.target.activate(self.console)
         self.transcript = ConsoleTranscript(self.console)
         self.power.on()
+        self.transcript.start()
         try:
             match = self.transcript.wait_for(
                 BANNER_PATTERN, self.boot_timeout, what="OVM's boot banner"
             )
         except ConsoleTimeout as timeout:
             self.power.off()
+            self.transcript.stop()
             raise BootError(str(timeout)) from None
         self.banner = Banner.from_match(match)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from .model import Board, ConsoleDriver, Scenario
+from .model import Board, ConsoleDriver, RtParams, Scenario
 
 _MAKE_CONSOLE_DRIVER = {
     ConsoleDriver.PL011: "pl011",
@@ -91,12 +91,15 @@ def _config_c(board: Board, scenario: Scenario, build_id: str, origin: str) -> s
         f"\t.console_clock_hz = {board.console.clock_hz},",
         f"\t.console_baud = {board.console.baud},",
         f"\t.secondary_release_addr = {_hex(board.secondary_release or 0)},",
+        f"\t.ovm_ns_base = {_hex(board.ovm_ns.base)},",
+        f"\t.ovm_ns_size = {_hex(board.ovm_ns.size)},",
         "};",
         "",
         "const struct vm_config vm_configs[] = {",
     ]
     for vm in scenario.vms:
         symbol = image_symbol(vm.name)
+        rt = vm.realtime or RtParams(0, 0, 0)
         lines += [
             "\t{",
             f"\t\t.name = {c_string(vm.name)},",
@@ -109,16 +112,44 @@ def _config_c(board: Board, scenario: Scenario, build_id: str, origin: str) -> s
             f"\t\t.entry = {_hex(vm.mem_base)},",
             f"\t\t.image_start = {symbol},",
             f"\t\t.image_end = {symbol}_end,",
+            f"\t\t.rt = {{ .deadline_us = {rt.deadline_us}, .period_us = {rt.period_us}, "
+            f".budget_us = {rt.budget_us} }},",
+            f"\t\t.host = {'true' if vm.host else 'false'},",
+            f"\t\t.args = {{ {', '.join(str(a) for a in (*vm.args, 0, 0)[:2])} }},",
             "\t},",
         ]
     lines += [
         "};",
         "",
         f"const u32 vm_config_count = {len(scenario.vms)};",
+        "",
+        *_irq_routes(scenario),
+        "",
+        "const struct sched_config sched_config = {",
+        f"\t.tick_us = {scenario.scheduler.tick_us},",
+        f"\t.nrt_slice_us = {scenario.scheduler.nrt_slice_us},",
+        f"\t.min_period_us = {scenario.scheduler.min_period_us},",
+        "};",
+        "",
         f"const char ovm_build_id[] = {c_string(build_id)};",
         f"const char ovm_scenario_name[] = {c_string(scenario.name)};",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _irq_routes(scenario: Scenario) -> list[str]:
+    routes = scenario.irq_routes
+    # C has no empty arrays: without routes, one zero entry that the count leaves out.
+    entries = [
+        f"\t{{ .irq = {route.irq}, .core = {route.core}, .vm = {route.vm}, .vcpu = {route.vcpu} }},"
+        for route in routes
+    ] or ["\t{ .irq = 0 },"]
+    return [
+        "const struct irq_route irq_routes[] = {",
+        *entries,
+        "};",
+        f"const u32 irq_route_count = {len(routes)};",
+    ]
 
 
 def _guest_images_s(scenario: Scenario, guest_bins: Mapping[str, Path], origin: str) -> str:

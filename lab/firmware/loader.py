@@ -12,14 +12,29 @@ import re
 from pathlib import Path
 
 from .errors import ConfigError, display_path
-from .model import MIB, Board, Console, ConsoleDriver, Level, Region, Scenario
+from .limits import MAX_CORES, MAX_VMS
+from .model import (
+    MIB,
+    OVM_NS_SIZE,
+    Board,
+    Console,
+    ConsoleDriver,
+    Level,
+    Region,
+    RtParams,
+    Scenario,
+    SchedConfig,
+    VmIrq,
+)
 from .placement import VmRequest, place
 from .schema import (
     U32_MAX,
     At,
     address,
+    boolean,
     choice,
     describe,
+    format_size,
     integer,
     mapping,
     offset,
@@ -28,10 +43,7 @@ from .schema import (
     size,
     string,
 )
-
-# Limits of the C side: OVM_MAX_CORES and OVM_MAX_VMS in ovm/core/inc/core/config.h.
-MAX_CORES = 4
-MAX_VMS = 8
+from .sharing import FIRST_PPI, check_sharing
 
 # The Cortex-A9 private memory region is 8 KiB and aligned to its size.
 PERIPH_ALIGNMENT = 8 << 10
@@ -41,11 +53,21 @@ SHARED_GUEST_DIR = "lib"
 
 VM_NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
 
+# The longest SRT period, and so the longest anything in the scheduler may be.
+MAX_PERIOD_US = 10_000_000
+# A tick longer than a second is a typo, not a scheduler.
+MAX_TICK_US = 1_000_000
+
 _BOARD_KEYS = (
     "name", "description", "cpu", "cores", "ram", "ovm", "periph_base", "gic_lines",
     "private_timer_hz", "console", "secondary_release",
 )
 _VM_KEYS = ("name", "guest", "level", "cores", "memory")
+_VM_OPTIONAL_KEYS = ("realtime", "irqs", "host", "args")
+# Guests get their VM's arguments in r2 and r3.
+MAX_GUEST_ARGS = 2
+_SCHEDULER_KEYS = ("tick_us", "nrt_slice_us", "min_period_us")
+_REALTIME_KEYS = ("deadline_us", "period_us", "budget_us")
 
 
 def board_file(root: Path, name: str) -> Path:
@@ -113,8 +135,12 @@ def load_scenario(root: Path, name: str, board: Board) -> Scenario:
     if name not in known:
         raise ConfigError(file, None, f"unknown scenario {name!r} (available: {_listing(known)})")
     at = At(file)
-    doc = mapping(read_yaml(file), at, required=("description", "vms"))
+    doc = mapping(read_yaml(file), at, required=("description", "vms"), optional=("scheduler",))
     description = string(doc["description"], at.field("description"))
+    scheduler = (
+        _scheduler(doc["scheduler"], at.field("scheduler")) if "scheduler" in doc
+        else SchedConfig()
+    )
 
     vms_at = at.field("vms")
     items = sequence(doc["vms"], vms_at)
@@ -125,14 +151,16 @@ def load_scenario(root: Path, name: str, board: Board) -> Scenario:
     guests = available_guests(root)
     requests: list[VmRequest] = []
     for index, item in enumerate(items):
-        request = _vm_request(item, vms_at.item(index), board, guests, root)
+        request = _vm_request(item, vms_at.item(index), board, scheduler, guests, root)
         for other_index, other in enumerate(requests):
             if other.name == request.name:
                 raise request.at.field("name").error(
                     f"duplicate VM name {request.name!r} (also vms[{other_index}])"
                 )
         requests.append(request)
-    return Scenario(name=name, description=description, vms=place(requests, board, vms_at))
+    vms = place(requests, board, vms_at)
+    check_sharing(vms, vms_at)
+    return Scenario(name=name, description=description, scheduler=scheduler, vms=vms)
 
 
 def _ram(value: object, at: At) -> Region:
@@ -156,6 +184,12 @@ def _ovm_region(value: object, at: At, ram: Region) -> Region:
     )
     if not ram.contains(region):
         raise at.error(f"region {region} lies outside RAM ({ram})")
+    non_secure = Region(region.end, OVM_NS_SIZE)
+    if not ram.contains(non_secure):
+        raise at.error(
+            f"OVM's non-secure area {non_secure} (the {format_size(OVM_NS_SIZE)} after its region) "
+            f"lies outside RAM ({ram})"
+        )
     return region
 
 
@@ -181,8 +215,26 @@ def _optional_address(value: object, at: At) -> int | None:
     return None if value is None else address(value, at, 4)
 
 
-def _vm_request(value: object, at: At, board: Board, guests: list[str], root: Path) -> VmRequest:
-    doc = mapping(value, at, required=_VM_KEYS)
+def _scheduler(value: object, at: At) -> SchedConfig:
+    doc = mapping(value, at, required=(), optional=_SCHEDULER_KEYS)
+    default = SchedConfig()
+    return SchedConfig(
+        tick_us=integer(doc.get("tick_us", default.tick_us), at.field("tick_us"), 0, MAX_TICK_US),
+        nrt_slice_us=integer(
+            doc.get("nrt_slice_us", default.nrt_slice_us), at.field("nrt_slice_us"),
+            10, MAX_PERIOD_US,
+        ),
+        min_period_us=integer(
+            doc.get("min_period_us", default.min_period_us), at.field("min_period_us"),
+            10, MAX_PERIOD_US,
+        ),
+    )
+
+
+def _vm_request(
+    value: object, at: At, board: Board, scheduler: SchedConfig, guests: list[str], root: Path
+) -> VmRequest:
+    doc = mapping(value, at, required=_VM_KEYS, optional=_VM_OPTIONAL_KEYS)
     name = string(doc["name"], at.field("name"))
     if not VM_NAME.fullmatch(name):
         raise at.field("name").error(
@@ -194,13 +246,22 @@ def _vm_request(value: object, at: At, board: Board, guests: list[str], root: Pa
             f"unknown guest {guest!r}: no directory {display_path(root / 'guests' / guest)} "
             f"(available: {_listing(guests)})"
         )
+    level = Level(choice(doc["level"], at.field("level"), [level.value for level in Level]))
+    cores = _vm_cores(doc["cores"], at.field("cores"), board)
     memory_at = at.field("memory")
     memory = mapping(doc["memory"], memory_at, required=("size",), optional=("offset",))
+    realtime = None
+    if "realtime" in doc:
+        if level is not Level.SRT:
+            raise at.field("realtime").error(
+                f"only SRT VMs have real-time parameters, VM {name!r} is {level.value}"
+            )
+        realtime = _realtime(doc["realtime"], at.field("realtime"), scheduler)
     return VmRequest(
         name=name,
         guest=guest,
-        level=Level(choice(doc["level"], at.field("level"), [level.value for level in Level])),
-        cores=_vm_cores(doc["cores"], at.field("cores"), board),
+        level=level,
+        cores=cores,
         size=size(memory["size"], memory_at.field("size"), multiple_of=MIB),
         offset=(
             offset(memory["offset"], memory_at.field("offset"), alignment=MIB)
@@ -208,7 +269,75 @@ def _vm_request(value: object, at: At, board: Board, guests: list[str], root: Pa
             else None
         ),
         at=at,
+        realtime=realtime,
+        irqs=_vm_irqs(doc.get("irqs", []), at.field("irqs"), name, len(cores), board),
+        host=boolean(doc.get("host", False), at.field("host")),
+        args=_guest_args(doc.get("args", []), at.field("args")),
     )
+
+
+def _guest_args(value: object, at: At) -> tuple[int, ...]:
+    items = sequence(value, at)
+    if len(items) > MAX_GUEST_ARGS:
+        raise at.error(f"at most {MAX_GUEST_ARGS} arguments (r2, r3), got {len(items)}")
+    return tuple(integer(item, at.item(i), 0, U32_MAX) for i, item in enumerate(items))
+
+
+def _realtime(value: object, at: At, scheduler: SchedConfig) -> RtParams:
+    doc = mapping(value, at, required=_REALTIME_KEYS)
+    params = RtParams(**{
+        key: integer(doc[key], at.field(key), 1, MAX_PERIOD_US) for key in _REALTIME_KEYS
+    })
+    if params.period_us < scheduler.min_period_us:
+        raise at.field("period_us").error(
+            f"{params.period_us} is below scheduler.min_period_us ({scheduler.min_period_us})"
+        )
+    if params.deadline_us > params.period_us:
+        raise at.field("deadline_us").error(
+            f"{params.deadline_us} exceeds period_us ({params.period_us})"
+        )
+    if params.budget_us > params.deadline_us:
+        raise at.field("budget_us").error(
+            f"{params.budget_us} exceeds deadline_us ({params.deadline_us})"
+        )
+    return params
+
+
+def _vm_irqs(
+    value: object, at: At, vm_name: str, vcpus: int, board: Board
+) -> tuple[VmIrq, ...]:
+    """Each item is an interrupt number (for vCPU 0) or {irq: N, vcpu: K}."""
+    irqs = []
+    for index, item in enumerate(sequence(value, at)):
+        item_at = at.item(index)
+        if isinstance(item, dict):
+            doc = mapping(item, item_at, required=("irq",), optional=("vcpu",))
+            irq = _irq(doc["irq"], item_at.field("irq"), board)
+            vcpu = integer(doc.get("vcpu", 0), item_at.field("vcpu"), 0, U32_MAX)
+            if vcpu >= vcpus:
+                raise item_at.field("vcpu").error(
+                    f"vCPU {vcpu} does not exist: VM {vm_name!r} has vCPUs 0..{vcpus - 1}"
+                )
+            irqs.append(VmIrq(irq, vcpu))
+        elif isinstance(item, int) and not isinstance(item, bool):
+            irqs.append(VmIrq(_irq(item, item_at, board), vcpu=0))
+        else:
+            raise item_at.error(
+                f"expected an interrupt number or {{irq: N, vcpu: K}}, got {describe(item)}"
+            )
+    return tuple(irqs)
+
+
+def _irq(value: object, at: At, board: Board) -> int:
+    irq = integer(value, at, 0, U32_MAX)
+    if irq < FIRST_PPI:
+        raise at.error(f"interrupt {irq} is an SGI (0..{FIRST_PPI - 1}), which cannot be routed")
+    if irq >= board.gic_lines:
+        raise at.error(
+            f"interrupt {irq} does not exist: board {board.name!r} has interrupts "
+            f"{FIRST_PPI}..{board.gic_lines - 1}"
+        )
+    return irq
 
 
 def _vm_cores(value: object, at: At, board: Board) -> tuple[int, ...]:

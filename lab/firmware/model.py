@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 MIB = 1 << 20
 
+# OVM keeps this much non-secure memory right after its own region (see config.h).
+OVM_NS_SIZE = MIB
+
 
 class Level(enum.Enum):
     """Real-time class of a VM; the values are the spellings used in scenario files."""
@@ -73,6 +76,46 @@ class Board:
     # None when every core starts at OVM's entry by itself.
     secondary_release: int | None
 
+    @property
+    def ovm_ns(self) -> Region:
+        """OVM's non-secure area: the guests' translation tables, which no guest maps."""
+        return Region(self.ovm.end, OVM_NS_SIZE)
+
+
+@dataclass(frozen=True)
+class RtParams:
+    """A periodic SRT reservation, in microseconds."""
+
+    deadline_us: int
+    period_us: int
+    budget_us: int
+
+
+@dataclass(frozen=True)
+class VmIrq:
+    """An interrupt a VM asks for and which of its vCPUs takes it."""
+
+    irq: int
+    vcpu: int
+
+
+@dataclass(frozen=True)
+class IrqRoute:
+    """An interrupt as OVM routes it: to vCPU `vcpu` of VM number `vm`, on `core`."""
+
+    irq: int
+    core: int
+    vm: int
+    vcpu: int
+
+
+@dataclass(frozen=True)
+class SchedConfig:
+    # 0: tickless.
+    tick_us: int = 100
+    nrt_slice_us: int = 1000
+    min_period_us: int = 100
+
 
 @dataclass(frozen=True)
 class VM:
@@ -82,6 +125,12 @@ class VM:
     cores: tuple[int, ...]
     # Resolved on the board: absolute physical addresses.
     memory: Region
+    # Only SRT VMs have one; None lets the guest run as a background SRT.
+    realtime: RtParams | None
+    irqs: tuple[VmIrq, ...]
+    host: bool
+    # Handed to the guest in r2 and r3; missing ones are 0.
+    args: tuple[int, ...] = ()
 
     @property
     def mem_base(self) -> int:
@@ -96,4 +145,14 @@ class VM:
 class Scenario:
     name: str
     description: str
+    scheduler: SchedConfig
     vms: tuple[VM, ...]
+
+    @property
+    def irq_routes(self) -> tuple[IrqRoute, ...]:
+        """Every VM's interrupts in scenario order; a vCPU's core is cores[vcpu]."""
+        return tuple(
+            IrqRoute(irq=wanted.irq, core=vm.cores[wanted.vcpu], vm=index, vcpu=wanted.vcpu)
+            for index, vm in enumerate(self.vms)
+            for wanted in vm.irqs
+        )

@@ -197,3 +197,9 @@ def _bytes(value: object, at: At) -> int:
 def _check_alignment(value: int, at: At, alignment: int) -> None:
     if value % alignment:
         raise at.error(f"{value:#x} is not aligned to {format_size(alignment)}")
+
+
+def boolean(value: object, at: At) -> bool:
+    if not isinstance(value, bool):
+        raise at.error(f"expected true or false, got {describe(value)}")
+    return value

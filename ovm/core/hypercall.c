@@ -1,10 +1,13 @@
 /*
  * The hypercall table: r0 indexes it, each entry says who may call it. Every
- * argument comes from a guest and is checked before use.
+ * argument comes from a guest and is checked before use; a bad one gets an
+ * error code and changes nothing.
  */
 #include <arch/arch.h>
 #include <core/console.h>
+#include <core/irq.h>
 #include <core/vm.h>
+#include <lib/string.h>
 #include <ovm/hypercall.h>
 
 enum caller { ANY_GUEST, HOST_ONLY };
@@ -14,6 +17,9 @@ struct hypercall {
 	s32 (*handler)(struct vcpu *vcpu, u32 *args);
 	enum caller allowed;
 };
+
+/* Real-time parameters above this are refused before they reach the scheduler (10 s). */
+#define MAX_PERIOD_US 10000000u
 
 /* [addr, addr + len) lies inside the VM's memory, without wrapping. */
 static bool in_grant(const struct vm *vm, u32 addr, u32 len)
@@ -53,19 +59,167 @@ static s32 hc_vcpu_info(struct vcpu *vcpu, u32 *args)
 	return OVM_OK;
 }
 
+static s32 hc_set_realtime_info(struct vcpu *vcpu, u32 *args)
+{
+	u32 deadline = args[1], period = args[2], budget = args[3];
+
+	if (vcpu->vm->config->level != LEVEL_SRT)
+		return OVM_E_PERM;
+	if (period > MAX_PERIOD_US)
+		return OVM_E_INVAL;
+	struct cpu *cpu = &cpus[vcpu->core];
+	switch (sched_set_realtime(&cpu->rq, &vcpu->se, core_release_time(cpu),
+				   arch_us_to_ticks(deadline), arch_us_to_ticks(period),
+				   arch_us_to_ticks(budget))) {
+	case SCHED_OK:
+		return OVM_OK;
+	case SCHED_E_OVERLOAD:
+		return OVM_E_OVERLOAD;
+	default:
+		return OVM_E_INVAL;
+	}
+}
+
+static s32 hc_vm_exit(struct vcpu *vcpu, u32 *args)
+{
+	(void)args;
+	sched_job_done(&cpus[vcpu->core].rq, &vcpu->se, arch_now());
+	return OVM_OK;
+}
+
+static s32 hc_irq_ack(struct vcpu *vcpu, u32 *args)
+{
+	args[1] = virq_ack(&vcpu->virq);
+	return OVM_OK;
+}
+
+static s32 hc_irq_eoi(struct vcpu *vcpu, u32 *args)
+{
+	return irq_end(vcpu, args[1]) ? OVM_OK : OVM_E_INVAL;
+}
+
+static s32 hc_vtimer_set(struct vcpu *vcpu, u32 *args)
+{
+	if (vcpu->vm->config->level == LEVEL_HRT)
+		return OVM_E_PERM;
+	vcpu->vtimer = ((u64)args[2] << 32) | args[1];
+	return OVM_OK;
+}
+
+static s32 hc_rt_status(struct vcpu *vcpu, u32 *args)
+{
+	const struct sched_entity *se = &vcpu->se;
+
+	args[1] = se->misses;
+	args[2] = se->jobs_done;
+	args[3] = (u32)(se->last_miss_detected - se->last_miss_deadline);
+	return OVM_OK;
+}
+
+static s32 hc_core_stats(struct vcpu *vcpu, u32 *args)
+{
+	(void)vcpu;
+	if (args[1] >= board.cores)
+		return OVM_E_INVAL;
+	const struct cpu *cpu = &cpus[args[1]];
+	args[1] = cpu->entries[ENTRY_SMC];
+	args[2] = cpu->entries[ENTRY_FIQ];
+	args[3] = cpu->entries[ENTRY_IRQ];
+	return OVM_OK;
+}
+
+static s32 hc_platform_info(struct vcpu *vcpu, u32 *args)
+{
+	(void)vcpu;
+	args[1] = board.private_timer_hz;
+	args[2] = board.periph_base;
+	args[3] = sched_config.tick_us;
+	return OVM_OK;
+}
+
+static u32 vcpu_state(const struct vcpu *vcpu)
+{
+	if (cpus[vcpu->core].current == vcpu)
+		return OVM_VCPU_RUNNING;
+	return vcpu->se.state == SE_WAITING ? OVM_VCPU_WAITING : OVM_VCPU_RUNNABLE;
+}
+
+static u32 ticks_to_us(u64 ticks)
+{
+	return (u32)(arch_ticks_to_ns(ticks) / 1000u);
+}
+
+static s32 hc_info(struct vcpu *vcpu, u32 *args)
+{
+	u32 addr = args[1], len = args[2];
+
+	if (len < sizeof(struct ovm_info))
+		return OVM_E_INVAL;
+	if (!in_grant(vcpu->vm, addr, sizeof(struct ovm_info)))
+		return OVM_E_FAULT;
+	struct ovm_info *info = (struct ovm_info *)(uintptr_t)addr;
+	memset(info, 0, sizeof(*info));
+	info->abi_version = OVM_ABI_VERSION;
+	info->vm_count = vm_config_count;
+	info->vcpu_count = vcpu_count;
+	info->core_count = board.cores;
+	for (u32 i = 0; i < vm_config_count && i < OVM_INFO_MAX_VMS; i++) {
+		const struct vm *vm = &vms[i];
+		struct ovm_info_vm *out = &info->vms[i];
+		for (u32 c = 0; c + 1 < sizeof(out->name) && vm->config->name[c]; c++)
+			out->name[c] = vm->config->name[c];
+		out->level = vm->config->level;
+		out->core_mask = vm->config->core_mask;
+		out->mem_base = vm->config->mem_base;
+		out->mem_size = vm->config->mem_size;
+		out->vcpus = vm->vcpu_count;
+	}
+	for (u32 i = 0; i < vcpu_count && i < OVM_INFO_MAX_VCPUS; i++) {
+		const struct vcpu *v = &vcpus[i];
+		info->vcpus[i] = (struct ovm_info_vcpu){
+			.vm = v->vm->id,
+			.id = v->id,
+			.core = v->core,
+			.state = vcpu_state(v),
+			.misses = v->se.misses,
+			.jobs_done = v->se.jobs_done,
+			.deadline_us = ticks_to_us(v->se.deadline),
+			.period_us = ticks_to_us(v->se.period),
+			.budget_us = ticks_to_us(v->se.budget),
+		};
+	}
+	for (u32 c = 0; c < board.cores && c < OVM_INFO_MAX_CORES; c++) {
+		const struct cpu *cpu = &cpus[c];
+		info->cores[c] = (struct ovm_info_core){
+			.level = cpu->rq.attached ? cpu->rq.level : LEVEL_NRT,
+			.ticking = cpu->ticking,
+			.run_queue = cpu->rq.nrun,
+			.wait_queue = cpu->rq.nwait,
+			.entries_smc = cpu->entries[ENTRY_SMC],
+			.entries_fiq = cpu->entries[ENTRY_FIQ],
+			.entries_irq = cpu->entries[ENTRY_IRQ],
+		};
+	}
+	arch_dcache_clean_range(addr, sizeof(*info));
+	return OVM_OK;
+}
+
 static const struct hypercall hypercalls[HC_COUNT] = {
 	[HC_PING] = { "ping", hc_ping, ANY_GUEST },
 	[HC_CONSOLE_WRITE] = { "console_write", hc_console_write, ANY_GUEST },
 	[HC_VCPU_INFO] = { "vcpu_info", hc_vcpu_info, ANY_GUEST },
+	[HC_SET_REALTIME_INFO] = { "set_realtime_info", hc_set_realtime_info, ANY_GUEST },
+	[HC_VM_EXIT] = { "vm_exit", hc_vm_exit, ANY_GUEST },
+	[HC_IRQ_ACK] = { "irq_ack", hc_irq_ack, ANY_GUEST },
+	[HC_IRQ_EOI] = { "irq_eoi", hc_irq_eoi, ANY_GUEST },
+	[HC_VTIMER_SET] = { "vtimer_set", hc_vtimer_set, ANY_GUEST },
+	[HC_RT_STATUS] = { "rt_status", hc_rt_status, ANY_GUEST },
+	[HC_CORE_STATS] = { "core_stats", hc_core_stats, ANY_GUEST },
+	[HC_INFO] = { "info", hc_info, HOST_ONLY },
+	[HC_PLATFORM_INFO] = { "platform_info", hc_platform_info, ANY_GUEST },
 };
 
-static bool is_host(const struct vcpu *vcpu)
-{
-	(void)vcpu;
-	return false;
-}
-
-struct arch_regs *hypercall_dispatch(struct arch_regs *regs)
+void hypercall_dispatch(struct arch_regs *regs)
 {
 	struct vcpu *vcpu = vcpu_of_regs(regs);
 	u32 index = regs->r[0];
@@ -76,13 +230,12 @@ struct arch_regs *hypercall_dispatch(struct arch_regs *regs)
 			       vcpu->core, vcpu->vm->config->name, vcpu->id, regs->cpsr);
 	if (index >= HC_COUNT || !hypercalls[index].handler) {
 		regs->r[0] = (u32)OVM_E_NOSYS;
-		return regs;
+		return;
 	}
 	const struct hypercall *hc = &hypercalls[index];
-	if (hc->allowed == HOST_ONLY && !is_host(vcpu)) {
+	if (hc->allowed == HOST_ONLY && !vcpu->vm->config->host) {
 		regs->r[0] = (u32)OVM_E_PERM;
-		return regs;
+		return;
 	}
 	regs->r[0] = (u32)hc->handler(vcpu, regs->r);
-	return regs;
 }

@@ -1,22 +1,60 @@
+/*
+ * Interrupt routing and scheduling for SRT and NRT guests. Their lines are
+ * OVM's (group 0): each arrives here, is masked at the distributor until the
+ * guest ends it, and becomes pending on the vCPU the routing table names.
+ * The exit path injects it at once if that vCPU holds the core; otherwise it
+ * waits for the vCPU's next dispatch. HRT lines never come here.
+ */
 #include <arch/arch.h>
+#include <arch/cpu.h>
 #include <core/console.h>
+#include <core/irq.h>
 #include <core/vm.h>
 
-/* Enough ticks to show the FIQ path works while guests run, few enough to stay quiet. */
-#define TICKS_REPORTED 100
+static struct vcpu *targets[OVM_MAX_CORES][VIRQ_HW_LINES];
 
-struct arch_regs *irq_dispatch(u32 irq, struct arch_regs *regs)
+void irq_routes_init(u32 core)
 {
-	struct vcpu *vcpu = vcpu_of_regs(regs);
-	struct cpu *cpu = &cpus[vcpu->core];
-
-	if (irq == arch_tick_irq()) {
-		arch_tick_ack();
-		if (++cpu->ticks == TICKS_REPORTED)
-			console_printf("[ovm] core%u: %u timer FIQs taken in monitor mode while %s ran\n",
-				       vcpu->core, cpu->ticks, vcpu->vm->config->name);
-		return regs;
+	for (u32 i = 0; i < irq_route_count; i++) {
+		const struct irq_route *route = &irq_routes[i];
+		if (route->core != core || vm_configs[route->vm].level == LEVEL_HRT)
+			continue;
+		if (route->irq >= VIRQ_HW_LINES) {
+			console_printf("[ovm] core%u: irq %u not routable (lines 0-%u)\n", core, route->irq,
+				       VIRQ_HW_LINES - 1);
+			continue;
+		}
+		for (u32 v = 0; v < vcpu_count; v++)
+			if (vcpus[v].vm->id == route->vm && vcpus[v].id == route->vcpu)
+				targets[core][route->irq] = &vcpus[v];
+		arch_irq_claim(route->irq, core);
 	}
-	console_printf("[ovm] core%u: unrouted interrupt %u\n", vcpu->core, irq);
-	return regs;
+}
+
+void irq_dispatch(u32 irq)
+{
+	struct cpu *cpu = this_cpu();
+	u32 core = cpu_id();
+
+	if (irq == arch_event_timer_irq()) {
+		arch_event_timer_ack();
+		cpu->event_at = SCHED_NEVER;
+		return;
+	}
+	struct vcpu *target = irq < VIRQ_HW_LINES ? targets[core][irq] : NULL;
+	arch_irq_mask(irq);
+	if (!target) {
+		console_printf("[ovm] core%u: unrouted interrupt %u masked\n", core, irq);
+		return;
+	}
+	virq_raise(&target->virq, irq);
+}
+
+bool irq_end(struct vcpu *vcpu, u32 id)
+{
+	if (!virq_eoi(&vcpu->virq, id))
+		return false;
+	if (id < VIRQ_HW_LINES)
+		arch_irq_unmask(id);
+	return true;
 }

@@ -9,33 +9,17 @@
 #include <core/console.h>
 #include <core/vm.h>
 
-#define OVM_VERSION "0.1.0"
-#define TICK_PERIOD_US 100
+#define OVM_VERSION "0.2.0"
 /* Generous for a core that is alive; a dead one must not stop the banner. */
 #define CHECK_IN_SPINS 1000000u
 
 static volatile u32 cores_up;
 static volatile u32 guests_go;
 
-static __attribute__((noreturn)) void run_core(u32 core)
-{
-	struct vcpu *vcpu = vcpu_first_on_core(core);
-
-	if (!vcpu) {
-		console_printf("[ovm] core%u: no vCPU configured, idle\n", core);
-		for (;;)
-			wfi();
-	}
-	cpus[core].current = vcpu;
-	arch_tick_start(TICK_PERIOD_US);
-	console_printf("[ovm] core%u: entering %s vcpu%u (non-secure) at %p\n", core,
-		       vcpu->vm->config->name, vcpu->id, (void *)(uintptr_t)vcpu->regs.pc);
-	arch_enter_guest(&vcpu->regs);
-}
-
 __attribute__((noreturn)) void ovm_boot_primary(u32 core)
 {
 	arch_platform_init();
+	arch_time_init();
 	arch_cpu_init(core);
 	console_init();
 	console_printf("\n[ovm] OVM %s booting on %s, scenario %s\n", OVM_VERSION, board.name,
@@ -50,7 +34,7 @@ __attribute__((noreturn)) void ovm_boot_primary(u32 core)
 	guests_go = 1;
 	dsb();
 	sev();
-	run_core(core);
+	core_start(core);
 }
 
 __attribute__((noreturn)) void ovm_boot_secondary(u32 core)
@@ -59,5 +43,5 @@ __attribute__((noreturn)) void ovm_boot_secondary(u32 core)
 	__atomic_add_fetch(&cores_up, 1, __ATOMIC_SEQ_CST);
 	while (!guests_go)
 		wfe();
-	run_core(core);
+	core_start(core);
 }

@@ -61,9 +61,9 @@ def test_build_runs_make_for_each_guest_then_ovm(
     out = tmp_path / "qemu-vexpress-a9" / "default"
     assert fake.commands == [
         ["make", "-C", str(REPO / "ovm" / "guests"), "GUEST=hello", "NAME=hello0",
-         "LOAD_ADDR=0x61000000", f"OUT_DIR={out / 'guests'}", "-j3"],
-        ["make", "-C", str(REPO / "ovm" / "guests"), "GUEST=hello", "NAME=hello1",
          "LOAD_ADDR=0x61100000", f"OUT_DIR={out / 'guests'}", "-j3"],
+        ["make", "-C", str(REPO / "ovm" / "guests"), "GUEST=hello", "NAME=hello1",
+         "LOAD_ADDR=0x61200000", f"OUT_DIR={out / 'guests'}", "-j3"],
         ["make", "-C", str(REPO / "ovm"), f"BUILD_DIR={out}", f"GEN_DIR={out / 'gen'}", "-j3"],
     ]
     assert sorted(p.name for p in (out / "gen").iterdir()) == [

@@ -18,9 +18,9 @@ OVM = REPO / "ovm"
 GCC = "arm-none-eabi-gcc"
 
 
-def generated(board_name: str, guests_dir: Path) -> dict[str, str]:
+def generated(board_name: str, guests_dir: Path, scenario_name: str = "default") -> dict[str, str]:
     board = load_board(OVM, board_name)
-    scenario = load_scenario(OVM, "default", board)
+    scenario = load_scenario(OVM, scenario_name, board)
     bins = {vm.name: guests_dir / f"{vm.name}.bin" for vm in scenario.vms}
     return render(board, scenario, guest_bins=bins, build_id="0123456789ab-dirty")
 
@@ -39,9 +39,14 @@ def symbols(object_file: Path) -> dict[str, tuple[int, str]]:
         return result
 
 
-@pytest.mark.parametrize("board_name", ["qemu-vexpress-a9", "zc702"])
-def test_config_c_compiles_against_config_h(tmp_path: Path, board_name: str) -> None:
-    files = generated(board_name, tmp_path)
+@pytest.mark.parametrize(
+    ("board_name", "scenario_name"),
+    [("qemu-vexpress-a9", "default"), ("zc702", "default"), ("qemu-vexpress-a9", "paper-eval")],
+)
+def test_config_c_compiles_against_config_h(
+    tmp_path: Path, board_name: str, scenario_name: str
+) -> None:
+    files = generated(board_name, tmp_path, scenario_name)
     write_changed(tmp_path, files)
     subprocess.run(
         [GCC, "-c", "-ffreestanding", "-mcpu=cortex-a9", "-Wall", "-Wextra", "-Werror",
@@ -50,9 +55,11 @@ def test_config_c_compiles_against_config_h(tmp_path: Path, board_name: str) -> 
         check=True,
     )
     found = symbols(tmp_path / "config.o")
-    for name in ("board", "vm_configs", "vm_config_count", "ovm_build_id", "ovm_scenario_name"):
+    for name in ("board", "vm_configs", "vm_config_count", "irq_routes", "irq_route_count",
+                 "sched_config", "ovm_build_id", "ovm_scenario_name"):
         assert found[name][1] != "SHN_UNDEF", name
-    for vm_name in ("hello0", "hello1"):
+    vm_names = {"default": ("hello0", "hello1"), "paper-eval": ("hrt", "srt", "nrt")}
+    for vm_name in vm_names[scenario_name]:
         assert found[f"guest_image_{vm_name}"][1] == "SHN_UNDEF"
         assert found[f"guest_image_{vm_name}_end"][1] == "SHN_UNDEF"
 
@@ -66,16 +73,50 @@ def test_config_c_values_for_qemu(tmp_path: Path) -> None:
         "\t.private_timer_hz = 100000000,",
         "\t.console_base = 0x10009000,",
         "\t.secondary_release_addr = 0x00000000,",
+        "\t.ovm_ns_base = 0x61000000,",
+        "\t.ovm_ns_size = 0x00100000,",
         "\t\t.level = LEVEL_NRT,",
         "\t\t.core_mask = 0x2,",
-        "\t\t.mem_base = 0x61100000,",
-        "\t\t.entry = 0x61100000,",
+        "\t\t.mem_base = 0x61200000,",
+        "\t\t.entry = 0x61200000,",
         "\t\t.image_start = guest_image_hello1,",
+        "\t\t.rt = { .deadline_us = 0, .period_us = 0, .budget_us = 0 },",
+        "\t\t.host = false,",
         "const u32 vm_config_count = 2;",
+        # No routes: C has no empty arrays, so one placeholder the count leaves out.
+        "const struct irq_route irq_routes[] = {",
+        "\t{ .irq = 0 },",
+        "const u32 irq_route_count = 0;",
+        "\t.tick_us = 100,",
+        "\t.nrt_slice_us = 1000,",
+        "\t.min_period_us = 100,",
         'const char ovm_build_id[] = "0123456789ab-dirty";',
         'const char ovm_scenario_name[] = "default";',
     ]:
         assert line in config_c.splitlines()
+
+
+def test_config_c_values_for_the_paper_scenario(tmp_path: Path) -> None:
+    config_c = generated("qemu-vexpress-a9", tmp_path, "paper-eval")["config.c"]
+    vm_blocks = config_c.split("\t{\n")[1:]
+    srt = vm_blocks[1].splitlines()
+    assert "\t\t.name = \"srt\"," in srt
+    assert "\t\t.rt = { .deadline_us = 1000, .period_us = 1000, .budget_us = 900 }," in srt
+    assert "\t\t.host = false," in srt
+    assert "\t\t.args = { 1000, 880 }," in srt
+    nrt = vm_blocks[2].splitlines()
+    assert "\t\t.args = { 0, 0 }," in nrt
+    assert "\t\t.name = \"nrt\"," in nrt
+    assert "\t\t.host = true," in nrt
+    lines = config_c.splitlines()
+    start = lines.index("const struct irq_route irq_routes[] = {")
+    assert lines[start + 1 : start + 6] == [
+        "\t{ .irq = 29, .core = 1, .vm = 0, .vcpu = 0 },",
+        "\t{ .irq = 29, .core = 0, .vm = 1, .vcpu = 0 },",
+        "\t{ .irq = 30, .core = 0, .vm = 2, .vcpu = 0 },",
+        "};",
+        "const u32 irq_route_count = 3;",
+    ]
 
 
 def test_guest_images_embed_each_binary(tmp_path: Path) -> None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,92 +20,20 @@ from lab.firmware.loader import (
 from lab.firmware.model import MIB, Board, Console, ConsoleDriver, Level, Region
 from lab.firmware.placement import VmRequest, place
 from lab.firmware.schema import At, parse_size
+from scenario_tree import (
+    BOARD_FILE,
+    DELETE,
+    SCENARIO_FILE,
+    board_error,
+    board_with,
+    placed,
+    scenario_error,
+    vm,
+    write_board,
+    write_scenario,
+)
 
 REPO_OVM = Path(__file__).resolve().parents[2] / "ovm"
-
-BOARD: dict[str, Any] = {
-    "name": "b",
-    "description": "test board",
-    "cpu": "cortex-a9",
-    "cores": 2,
-    "ram": {"base": 0x60000000, "size": "256M"},
-    "ovm": {"offset": 0, "size": "16M"},
-    "periph_base": 0x1E000000,
-    "gic_lines": 96,
-    "private_timer_hz": 100000000,
-    "console": {"driver": "pl011", "base": 0x10009000, "clock_hz": 24000000, "baud": 115200},
-    "secondary_release": None,
-}
-
-BOARD_FILE = "ovm/board/b/board.yaml"
-SCENARIO_FILE = "ovm/scenarios/s.yaml"
-
-
-def vm(name: str = "a", size: Any = "1M", **extra: Any) -> dict[str, Any]:
-    entry = {"name": name, "guest": "hello", "level": "NRT", "cores": [0], "memory": {"size": size}}
-    entry.update(extra)
-    return entry
-
-
-@pytest.fixture
-def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A minimal ovm/ tree in the working directory, so errors show relative paths."""
-    monkeypatch.chdir(tmp_path)
-    root = tmp_path / "ovm"
-    (root / "board" / "b").mkdir(parents=True)
-    (root / "scenarios").mkdir()
-    (root / "guests" / "hello").mkdir(parents=True)
-    (root / "guests" / "lib").mkdir()
-    write_board(root, BOARD)
-    return root
-
-
-def write_board(root: Path, doc: Any) -> None:
-    text = doc if isinstance(doc, str) else yaml.safe_dump(doc)
-    (root / "board" / "b" / "board.yaml").write_text(text)
-
-
-def write_scenario(root: Path, doc: Any) -> None:
-    text = doc if isinstance(doc, str) else yaml.safe_dump(doc)
-    (root / "scenarios" / "s.yaml").write_text(text)
-
-
-DELETE = object()
-
-
-def board_with(**changes: Any) -> dict[str, Any]:
-    """BOARD with keys replaced; "a__b" names key b inside a, and DELETE removes a key."""
-    doc = copy.deepcopy(BOARD)
-    for dotted, value in changes.items():
-        *parents, last = dotted.split("__")
-        target = doc
-        for key in parents:
-            target = target[key]
-        if value is DELETE:
-            del target[last]
-        else:
-            target[last] = value
-    return doc
-
-
-def board_error(root: Path) -> str:
-    with pytest.raises(ConfigError) as caught:
-        load_board(root, "b")
-    return str(caught.value)
-
-
-def scenario_error(root: Path, vms: Any) -> str:
-    write_scenario(root, {"description": "test", "vms": vms})
-    board = load_board(root, "b")
-    with pytest.raises(ConfigError) as caught:
-        load_scenario(root, "s", board)
-    return str(caught.value)
-
-
-def placed(root: Path, vms: list[dict[str, Any]]) -> list[str]:
-    write_scenario(root, {"description": "test", "vms": vms})
-    scenario = load_scenario(root, "s", load_board(root, "b"))
-    return [str(v.memory) for v in scenario.vms]
 
 
 # --- the real files ---------------------------------------------------------
@@ -144,7 +70,7 @@ def test_zc702_board() -> None:
 
 @pytest.mark.parametrize(
     ("board_name", "bases"),
-    [("qemu-vexpress-a9", [0x61000000, 0x61100000]), ("zc702", [0x11000000, 0x11100000])],
+    [("qemu-vexpress-a9", [0x61100000, 0x61200000]), ("zc702", [0x11100000, 0x11200000])],
 )
 def test_default_scenario_on_each_board(board_name: str, bases: list[int]) -> None:
     scenario = load_scenario(REPO_OVM, "default", load_board(REPO_OVM, board_name))
@@ -159,33 +85,33 @@ def test_default_scenario_on_each_board(board_name: str, bases: list[int]) -> No
 # --- placement ----------------------------------------------------------------
 
 
-def test_vms_are_placed_after_ovm_on_1mib_boundaries(tree: Path) -> None:
+def test_vms_are_placed_after_ovms_non_secure_area_on_1mib_boundaries(tree: Path) -> None:
     assert placed(tree, [vm("a"), vm("b", "3M"), vm("c")]) == [
-        "0x61000000-0x610fffff",
-        "0x61100000-0x613fffff",
-        "0x61400000-0x614fffff",
+        "0x61100000-0x611fffff",
+        "0x61200000-0x614fffff",
+        "0x61500000-0x615fffff",
     ]
 
 
 def test_sizes_multiple_of_16mib_get_16mib_alignment(tree: Path) -> None:
     # c fills the gap that b's alignment left after a.
     assert placed(tree, [vm("a"), vm("b", "32M"), vm("c")]) == [
-        "0x61000000-0x610fffff",
-        "0x62000000-0x63ffffff",
         "0x61100000-0x611fffff",
+        "0x62000000-0x63ffffff",
+        "0x61200000-0x612fffff",
     ]
 
 
 def test_explicit_offsets_are_kept_and_avoided(tree: Path) -> None:
-    fixed = vm("a", "2M", memory={"size": "2M", "offset": "16M"})
-    assert placed(tree, [vm("b"), fixed]) == ["0x61200000-0x612fffff", "0x61000000-0x611fffff"]
+    fixed = vm("a", "2M", memory={"size": "2M", "offset": "17M"})
+    assert placed(tree, [vm("b"), fixed]) == ["0x61300000-0x613fffff", "0x61100000-0x612fffff"]
 
 
 def test_placement_reports_when_alignment_leaves_no_room(tree: Path) -> None:
     fixed = vm("a", memory={"size": "1M", "offset": "128M"})
     assert scenario_error(tree, [fixed, vm("b", "224M")]) == (
         f"{SCENARIO_FILE}: vms[1].memory: no free 16 MiB-aligned range of 224 MiB left in RAM "
-        "(0x60000000-0x6fffffff) above OVM's region (0x60000000-0x60ffffff)"
+        "(0x60000000-0x6fffffff) above OVM's non-secure area (0x61000000-0x610fffff)"
     )
 
 
@@ -205,12 +131,13 @@ def test_automatic_placement_is_disjoint_aligned_and_inside_ram(sizes_mib: list[
     try:
         vms = place(requests, _TEST_BOARD, At(Path("s.yaml"), "vms"))
     except ConfigError:
-        assert sum(sizes_mib) > 240 or any(size % 16 == 0 for size in sizes_mib)
+        assert sum(sizes_mib) > 239 or any(size % 16 == 0 for size in sizes_mib)
         return
     for index, placed_vm in enumerate(vms):
         region = placed_vm.memory
         assert _TEST_BOARD.ram.contains(region)
         assert not region.overlaps(_TEST_BOARD.ovm)
+        assert not region.overlaps(_TEST_BOARD.ovm_ns)
         alignment = 16 * MIB if region.size % (16 * MIB) == 0 else MIB
         assert region.base % alignment == 0
         assert all(not region.overlaps(other.memory) for other in vms[index + 1 :])
@@ -320,9 +247,12 @@ def test_hex_and_suffix_integers_are_accepted(tree: Path) -> None:
 @pytest.mark.parametrize(
     ("vms", "message"),
     [
-        ([vm("a", memory={"size": "2M", "offset": "16M"}),
-          vm("b", memory={"size": "1M", "offset": "17M"})],
-         "vms[1].memory: region 0x61100000-0x611fffff overlaps VM 'a' (0x61000000-0x611fffff)"),
+        ([vm("a", memory={"size": "2M", "offset": "17M"}),
+          vm("b", memory={"size": "1M", "offset": "18M"})],
+         "vms[1].memory: region 0x61200000-0x612fffff overlaps VM 'a' (0x61100000-0x612fffff)"),
+        ([vm("a", memory={"size": "2M", "offset": "16M"})],
+         "vms[0].memory: region 0x61000000-0x611fffff overlaps OVM's non-secure area "
+         "(0x61000000-0x610fffff)"),
         ([vm("a", memory={"size": "2M", "offset": "15M"})],
          "vms[0].memory: region 0x60f00000-0x610fffff overlaps OVM's region "
          "(0x60000000-0x60ffffff)"),
@@ -334,12 +264,15 @@ def test_hex_and_suffix_integers_are_accepted(tree: Path) -> None:
          "vms[0].guest: unknown guest 'lib': no directory ovm/guests/lib (available: hello)"),
         ([vm("a"), vm("a")], "vms[1].name: duplicate VM name 'a' (also vms[0])"),
         ([{**vm("a"), "mem": {"size": "1M"}}],
-         "vms[0].mem: unknown key (allowed: cores, guest, level, memory, name)"),
+         "vms[0].mem: unknown key (allowed: args, cores, guest, host, irqs, level, memory, "
+         "name, realtime)"),
+        ([vm("a", args=[1, 2, 3])], "vms[0].args: at most 2 arguments (r2, r3), got 3"),
+        ([vm("a", args=[-1])], "vms[0].args[0]: -1 is out of range 0..4294967295"),
         ([vm("a", memory={"size": "1M", "ofset": 0})],
          "vms[0].memory.ofset: unknown key (allowed: offset, size)"),
         ([vm("a", "128M"), vm("b", "128M")],
-         "vms: the VMs need 256 MiB of memory, but only 240 MiB of RAM is free outside "
-         "OVM's region"),
+         "vms: the VMs need 256 MiB of memory, but only 239 MiB of RAM is free outside "
+         "OVM's region and non-secure area"),
         ([vm("a", level="XRT")], "vms[0].level: 'XRT' is not one of: HRT, NRT, SRT"),
         ([vm("a", cores=[2])], "vms[0].cores[0]: core 2 does not exist: board 'b' has cores 0..1"),
         ([vm("a", cores=[])], "vms[0].cores: at least one core is required"),
@@ -369,7 +302,9 @@ def test_scenario_unknown_top_level_key(tree: Path) -> None:
     write_scenario(tree, {"description": "d", "vms": [vm()], "vm": []})
     with pytest.raises(ConfigError) as caught:
         load_scenario(tree, "s", load_board(tree, "b"))
-    assert str(caught.value) == f"{SCENARIO_FILE}: vm: unknown key (allowed: description, vms)"
+    assert str(caught.value) == (
+        f"{SCENARIO_FILE}: vm: unknown key (allowed: description, scheduler, vms)"
+    )
 
 
 def test_scenario_invalid_yaml(tree: Path) -> None:

@@ -43,12 +43,10 @@ void arch_release_secondaries(void)
 	sev();
 }
 
-void arch_regs_init(struct arch_regs *regs, u32 entry, u32 arg0, u32 arg1)
+void arch_regs_init(struct arch_regs *regs, u32 entry, const u32 args[4])
 {
 	for (u32 i = 0; i < ARRAY_SIZE(regs->r); i++)
-		regs->r[i] = 0;
-	regs->r[0] = arg0;
-	regs->r[1] = arg1;
+		regs->r[i] = i < 4 ? args[i] : 0;
 	regs->pc = entry;
 	regs->cpsr = PSR_MODE_SVC | PSR_I | PSR_A;
 }

@@ -4,6 +4,7 @@
  * arrives as IRQ in the non-secure world. Everything starts in group 1, OVM
  * claims what it handles.
  */
+#include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/gic.h>
 #include <arch/periph.h>
@@ -66,7 +67,7 @@ void gic_cpu_init(void)
 		     GICC_CTLR_ENABLE_GRP0 | GICC_CTLR_ENABLE_GRP1 | GICC_CTLR_FIQ_EN);
 }
 
-void gic_claim(u32 irq, u8 priority)
+void gic_claim(u32 irq, u8 priority, u32 core)
 {
 	u32 bit = BIT(irq % 32);
 	u32 group = GICD_BASE + GICD_IGROUPR + (irq / 32) * 4;
@@ -77,9 +78,37 @@ void gic_claim(u32 irq, u8 priority)
 		u32 reg = GICD_BASE + GICD_ITARGETSR + (irq & ~3u);
 		u32 shift = (irq & 3u) * 8;
 		u32 v = mmio_read32(reg);
-		mmio_write32(reg, (v & ~(0xffu << shift)) | (BIT(cpu_id()) << shift));
+		mmio_write32(reg, (v & ~(0xffu << shift)) | (BIT(core) << shift));
 	}
 	mmio_write32(GICD_BASE + GICD_ISENABLER + (irq / 32) * 4, bit);
+}
+
+void gic_mask(u32 irq)
+{
+	mmio_write32(GICD_BASE + GICD_ICENABLER + (irq / 32) * 4, BIT(irq % 32));
+}
+
+void gic_unmask(u32 irq)
+{
+	mmio_write32(GICD_BASE + GICD_ISENABLER + (irq / 32) * 4, BIT(irq % 32));
+}
+
+/* Routed guest interrupts: below OVM's own event timer, above anything a guest can set. */
+#define ROUTED_PRIORITY 0x50
+
+void arch_irq_claim(u32 irq, u32 core)
+{
+	gic_claim(irq, ROUTED_PRIORITY, core);
+}
+
+void arch_irq_mask(u32 irq)
+{
+	gic_mask(irq);
+}
+
+void arch_irq_unmask(u32 irq)
+{
+	gic_unmask(irq);
 }
 
 u32 gic_ack(void)

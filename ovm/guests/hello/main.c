@@ -1,13 +1,17 @@
 /*
  * The walking skeleton's guest: proves the world switch both ways on its
- * core (non-secure -> SMC -> monitor -> back) and that OVM refuses bad calls.
+ * core (non-secure -> SMC -> monitor -> back), that OVM refuses bad calls,
+ * and that OVM's timer events reach the monitor while it runs.
  */
 #include "guest.h"
 
 #define ROUND_TRIPS 3
+#define TIMER_EVENTS 100
 
-void guest_main(u32 vcpu_id, u32 vcpu_count)
+void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
 {
+	(void)arg0;
+	(void)arg1;
 	struct hc_result info = hypercall(HC_VCPU_INFO, 0, 0, 0);
 	u32 core = info.r3;
 
@@ -26,4 +30,12 @@ void guest_main(u32 vcpu_id, u32 vcpu_count)
 	struct hc_result too_long = hypercall(HC_CONSOLE_WRITE, (u32)(uintptr_t)&info, 100000, 0);
 	gprintf("core %u: bad index -> %d, out-of-grant address -> %d, oversized write -> %d\n",
 		core, bad_index.status, bad_addr.status, too_long.status);
+
+	u32 fiqs;
+	do {
+		__asm__ volatile("wfi");
+		fiqs = hypercall(HC_CORE_STATS, core, 0, 0).r2;
+	} while (fiqs < TIMER_EVENTS);
+	gprintf("core %u: %u OVM timer events taken in monitor mode while this guest ran\n", core,
+		TIMER_EVENTS);
 }

@@ -1,4 +1,4 @@
-/* What every paravirtual guest has: hypercalls and a console that goes through OVM. */
+/* What every paravirtual guest has: hypercalls, a console through OVM, time, interrupts. */
 #ifndef GUEST_H
 #define GUEST_H
 
@@ -26,6 +26,48 @@ static inline struct hc_result hypercall(u32 index, u32 a1, u32 a2, u32 a3)
 
 void gprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-void guest_main(u32 vcpu_id, u32 vcpu_count);
+/* The guest's entry: its vCPU number and count, and the two arguments of its VM. */
+void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1);
+/* Called from the IRQ vector with IRQs masked; each guest that takes interrupts defines it. */
+void guest_irq(void);
+
+/* What OVM says of the board; filled by platform_init(). */
+struct platform {
+	u32 timer_hz;
+	u32 periph_base;
+	u32 tick_us;
+};
+extern struct platform platform;
+void platform_init(void);
+
+/* The Cortex-A9 global timer's count, which OVM's time is kept in. */
+u64 now_ticks(void);
+u64 us_to_ticks(u32 us);
+u32 ticks_to_us(u64 ticks);
+
+static inline u32 mmio_read(u32 addr)
+{
+	return *(volatile u32 *)(uintptr_t)addr;
+}
+
+static inline void mmio_write(u32 addr, u32 value)
+{
+	*(volatile u32 *)(uintptr_t)addr = value;
+}
+
+static inline void irqs_on(void)
+{
+	__asm__ volatile("cpsie i" ::: "memory");
+}
+
+static inline void irqs_off(void)
+{
+	__asm__ volatile("cpsid i" ::: "memory");
+}
+
+static inline void wait_for_interrupt(void)
+{
+	__asm__ volatile("wfi" ::: "memory");
+}
 
 #endif

@@ -34,6 +34,37 @@ struct board_desc {
 	u32 console_baud;
 	/* Where a parked secondary core looks for its entry address; 0 if it starts at ours. */
 	u32 secondary_release_addr;
+	/*
+	 * Non-secure memory that OVM keeps for itself right after its own region:
+	 * the guests' translation tables, which the guests' table walks (non-secure
+	 * accesses) must reach but no guest maps.
+	 */
+	u32 ovm_ns_base;
+	u32 ovm_ns_size;
+};
+
+/* A periodic SRT reservation; all zero when the VM declares none. */
+struct rt_params {
+	u32 deadline_us;
+	u32 period_us;
+	u32 budget_us;
+};
+
+/* A hardware interrupt and the vCPU it goes to (for a PPI: on that core only). */
+struct irq_route {
+	u16 irq;
+	u8 core;
+	u8 vm;
+	u8 vcpu;
+};
+
+struct sched_config {
+	/* 0: tickless (the timer is set for the next event only); else the paper's periodic tick. */
+	u32 tick_us;
+	/* How long an NRT vCPU keeps the core when another NRT vCPU waits. */
+	u32 nrt_slice_us;
+	/* No SRT period may be shorter. */
+	u32 min_period_us;
 };
 
 struct vm_config {
@@ -47,11 +78,19 @@ struct vm_config {
 	u32 entry;
 	const u8 *image_start;
 	const u8 *image_end;
+	struct rt_params rt;
+	/* The management guest: may make the host-only hypercalls. */
+	bool host;
+	/* Handed to the guest at entry in r2 and r3 (the scenario's `args`). */
+	u32 args[2];
 };
 
 extern const struct board_desc board;
 extern const struct vm_config vm_configs[];
 extern const u32 vm_config_count;
+extern const struct irq_route irq_routes[];
+extern const u32 irq_route_count;
+extern const struct sched_config sched_config;
 extern const char ovm_build_id[];
 extern const char ovm_scenario_name[];
 

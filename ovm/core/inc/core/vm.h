@@ -4,6 +4,8 @@
 
 #include <arch/regs.h>
 #include <core/config.h>
+#include <core/sched.h>
+#include <core/virq.h>
 #include <lib/types.h>
 
 #define OVM_MAX_VCPUS (OVM_MAX_VMS * OVM_MAX_CORES)
@@ -18,24 +20,52 @@ struct vm {
 struct vcpu {
 	/* First member: monitor.S saves the guest straight into it. */
 	struct arch_regs regs;
+	struct arch_context ctx;
+	struct sched_entity se;
+	struct virq virq;
 	struct vm *vm;
 	u32 id;
+	u32 index;
 	u32 core;
+	/* Absolute tick of the vCPU's virtual timer; 0 when off. */
+	u64 vtimer;
 	u32 hypercalls;
 };
 
+enum { ENTRY_KINDS = 3 };
+
 struct cpu {
+	struct runqueue rq;
+	/* The vCPU whose registers the hardware holds now (also while the core idles). */
 	struct vcpu *current;
-	u32 ticks;
+	u32 entries[ENTRY_KINDS];
+	/* OVM takes timer events here: every core but an HRT-occupied one. */
+	bool ticking;
+	u64 tick;
+	u64 next_tick;
+	u64 event_at;
 };
 
 extern struct cpu cpus[OVM_MAX_CORES];
+extern struct vm vms[OVM_MAX_VMS];
+extern struct vcpu vcpus[OVM_MAX_VCPUS];
+extern u32 vcpu_count;
 
 void vms_create(void);
-struct vcpu *vcpu_first_on_core(u32 core);
+/* When a job declared now is released: now, or the next tick when OVM ticks. */
+u64 core_release_time(struct cpu *cpu);
+/* First entry on a core: hand an HRT core over for good, start scheduling on the others. */
+__attribute__((noreturn)) void core_start(u32 core);
+struct cpu *this_cpu(void);
+
 static inline struct vcpu *vcpu_of_regs(struct arch_regs *regs)
 {
 	return (struct vcpu *)regs;
+}
+
+static inline struct vcpu *vcpu_of_se(struct sched_entity *se)
+{
+	return (struct vcpu *)((u8 *)se - __builtin_offsetof(struct vcpu, se));
 }
 
 #endif

@@ -15,20 +15,54 @@ void arch_cpu_init(u32 core);
 /* Boot core: let the other cores leave their wait in boot.S. */
 void arch_release_secondaries(void);
 
-/* Non-secure SVC, IRQs masked until the guest unmasks them, FIQs (OVM's) open. */
-void arch_regs_init(struct arch_regs *regs, u32 entry, u32 arg0, u32 arg1);
+/* Non-secure SVC, IRQs masked until the guest unmasks them, FIQs (OVM's) open;
+ * r0-r3 = the guest's entry arguments. */
+void arch_regs_init(struct arch_regs *regs, u32 entry, const u32 args[4]);
 /* Make memory OVM wrote visible to a guest that runs with its caches off. */
 void arch_dcache_clean_range(u32 addr, u32 size);
 
-/* The core's periodic tick on the private timer, taken as a group-0 FIQ. */
-void arch_tick_start(u32 period_us);
-u32 arch_tick_irq(void);
-void arch_tick_ack(void);
+/* The vCPU state beyond the frame: banked registers and non-secure CP15 (context.S). */
+void arch_context_save(struct arch_context *ctx);
+void arch_context_restore(const struct arch_context *ctx);
+
+/* Memory separation: VM `vm`'s flat translation table over [base, base + size). */
+struct guest_mapping {
+	u32 supersections;
+	u32 sections;
+};
+struct guest_mapping arch_guest_map(u32 vm, u32 base, u32 size);
+void arch_context_use_table(struct arch_context *ctx, u32 vm);
+
+/* Time: the global timer's counter, and this core's one-shot event on its comparator. */
+void arch_time_init(void);
+u64 arch_now(void);
+u64 arch_us_to_ticks(u64 us);
+u64 arch_ticks_to_ns(u64 ticks);
+void arch_event_timer_init(void);
+void arch_event_timer_set(u64 when);
+void arch_event_timer_ack(void);
+u32 arch_event_timer_irq(void);
+
+/* Interrupt lines: OVM's (group 0, FIQ to the monitor) or left to a guest (group 1). */
+void arch_irq_claim(u32 irq, u32 core);
+void arch_irq_mask(u32 irq);
+void arch_irq_unmask(u32 irq);
+/* Take every interrupt pending at this core's GIC interface, for a core that idles. */
+void arch_irq_poll(void);
+void arch_wait_for_interrupt(void);
+
+/* Emulate an IRQ exception into the running guest (its banked registers are live). */
+void arch_inject_irq(struct arch_regs *regs);
+bool arch_guest_irqs_masked(const struct arch_regs *regs);
 
 __attribute__((noreturn)) void arch_enter_guest(struct arch_regs *regs);
 
-/* The core's side of the world switch: each returns the frame to resume. */
-struct arch_regs *hypercall_dispatch(struct arch_regs *regs);
-struct arch_regs *irq_dispatch(u32 irq, struct arch_regs *regs);
+/* The core's side of the world switch (core/entry.c). */
+enum entry_kind { ENTRY_SMC, ENTRY_FIQ, ENTRY_IRQ };
+void core_entry(struct arch_regs *regs, enum entry_kind kind);
+void hypercall_dispatch(struct arch_regs *regs);
+void irq_dispatch(u32 irq);
+/* The frame to resume: the same vCPU or the one the scheduler picked. */
+struct arch_regs *core_exit(void);
 
 #endif

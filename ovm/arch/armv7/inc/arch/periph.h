@@ -12,6 +12,4 @@
 
 #define SCU_SNSAC 0x54
 
-#define IRQ_PRIVATE_TIMER 29
-
 #endif

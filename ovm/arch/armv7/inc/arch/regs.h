@@ -18,4 +18,26 @@ struct arch_regs {
 
 _Static_assert(sizeof(struct arch_regs) == ARCH_REGS_SIZE, "monitor.S frame layout");
 
+/*
+ * The rest of a non-secure vCPU: what is banked per mode (and shared between
+ * the worlds, so it must be swapped when another vCPU takes the core) and the
+ * non-secure copies of the CP15 registers a guest owns. context.S saves and
+ * restores the fields in exactly this order.
+ */
+struct arch_context {
+	u32 sp_usr, lr_usr;
+	u32 sp_svc, lr_svc, spsr_svc;
+	u32 sp_abt, lr_abt, spsr_abt;
+	u32 sp_und, lr_und, spsr_und;
+	u32 sp_irq, lr_irq, spsr_irq;
+	u32 r8_fiq, r9_fiq, r10_fiq, r11_fiq, r12_fiq, sp_fiq, lr_fiq, spsr_fiq;
+	u32 sctlr, ttbr0, ttbr1, ttbcr, dacr;
+	u32 dfsr, ifsr, dfar, ifar, par;
+	u32 prrr, nmrr, vbar, contextidr;
+	u32 tpidrurw, tpidruro, tpidrprw, csselr;
+};
+
+#define ARCH_CONTEXT_WORDS 40
+_Static_assert(sizeof(struct arch_context) == ARCH_CONTEXT_WORDS * 4, "context.S layout");
+
 #endif

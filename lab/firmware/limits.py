@@ -1,0 +1,24 @@
+"""Limits of the C side, read from its header so that the two cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+CONFIG_H = Path(__file__).resolve().parents[2] / "ovm" / "core" / "inc" / "core" / "config.h"
+
+
+def c_define(header: Path, name: str) -> int:
+    """The integer value of `#define <name> <value>` in `header`."""
+    match = re.search(
+        rf"^#define\s+{re.escape(name)}\s+(0x[0-9a-fA-F]+|[0-9]+)[uU]?\s*$",
+        header.read_text(encoding="utf-8"),
+        re.MULTILINE,
+    )
+    if match is None:
+        raise LookupError(f"{header}: no '#define {name} <integer>'")
+    return int(match.group(1), 0)
+
+
+MAX_CORES = c_define(CONFIG_H, "OVM_MAX_CORES")
+MAX_VMS = c_define(CONFIG_H, "OVM_MAX_VMS")

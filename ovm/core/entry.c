@@ -1,0 +1,201 @@
+/*
+ * What happens around every entry into OVM on a core: count it, and on the
+ * way out let the scheduler pick the vCPU to resume, switch to it, deliver
+ * its pending virtual interrupts and set the core's next timer event.
+ */
+#include <arch/arch.h>
+#include <arch/cpu.h>
+#include <core/console.h>
+#include <core/irq.h>
+#include <core/vm.h>
+
+/*
+ * A guest with a pending interrupt but IRQs masked is looked at again this
+ * soon. Long against the exit path itself (a few hundred instructions), or
+ * the event would be due again before it is programmed, every time.
+ */
+#define REDELIVERY_US 20
+
+struct cpu *this_cpu(void)
+{
+	return &cpus[cpu_id()];
+}
+
+void core_entry(struct arch_regs *regs, enum entry_kind kind)
+{
+	struct cpu *cpu = this_cpu();
+
+	(void)regs;
+	cpu->entries[kind]++;
+}
+
+static void switch_to(struct cpu *cpu, struct vcpu *next)
+{
+	if (cpu->current)
+		arch_context_save(&cpu->current->ctx);
+	arch_context_restore(&next->ctx);
+	cpu->current = next;
+}
+
+static void signal_misses_and_timers(struct cpu *cpu, u64 now)
+{
+	for (u32 i = 0; i < cpu->rq.attached; i++) {
+		struct vcpu *vcpu = vcpu_of_se(cpu->rq.members[i]);
+		if (vcpu->se.miss_signal) {
+			vcpu->se.miss_signal = false;
+			virq_raise(&vcpu->virq, OVM_VIRQ_DEADLINE_MISS);
+		}
+		if (vcpu->vtimer && vcpu->vtimer <= now) {
+			vcpu->vtimer = 0;
+			virq_raise(&vcpu->virq, OVM_VIRQ_TIMER);
+		}
+	}
+}
+
+static u64 earliest(u64 a, u64 b)
+{
+	return a < b ? a : b;
+}
+
+/*
+ * Ticking, the paper's way: OVM looks at its queues every tick, so releases,
+ * deadlines and virtual timers are seen at tick granularity. Tickless: the
+ * timer is set for exactly the next of those events.
+ */
+static u64 next_event(struct cpu *cpu, u64 now)
+{
+	if (cpu->tick) {
+		while (cpu->next_tick <= now)
+			cpu->next_tick += cpu->tick;
+		return cpu->next_tick;
+	}
+	u64 next = sched_next_event(&cpu->rq);
+	for (u32 i = 0; i < cpu->rq.attached; i++) {
+		struct vcpu *vcpu = vcpu_of_se(cpu->rq.members[i]);
+		if (vcpu->vtimer)
+			next = earliest(next, vcpu->vtimer);
+	}
+	return next;
+}
+
+/*
+ * Program the core's next event; false if it is already due. A comparator
+ * written after its time has passed never fires, and at QEMU's icount rate
+ * the few instructions of programming it can be enough to pass it.
+ */
+static bool set_event(struct cpu *cpu, u64 when)
+{
+	if (when != cpu->event_at) {
+		cpu->event_at = when;
+		arch_event_timer_set(when);
+	}
+	if (arch_now() < when)
+		return true;
+	cpu->event_at = SCHED_NEVER;
+	return false;
+}
+
+static struct vcpu *pick(struct cpu *cpu)
+{
+	for (;;) {
+		u64 now = arch_now();
+		sched_update(&cpu->rq, now);
+		signal_misses_and_timers(cpu, now);
+		struct sched_entity *se = sched_pick(&cpu->rq, now);
+		if (se)
+			return vcpu_of_se(se);
+		if (set_event(cpu, next_event(cpu, now)))
+			arch_wait_for_interrupt();
+		arch_irq_poll();
+	}
+}
+
+struct arch_regs *core_exit(void)
+{
+	struct cpu *cpu = this_cpu();
+
+	if (!cpu->ticking)
+		return &cpu->current->regs;
+
+	struct vcpu *next;
+	u64 event;
+	do {
+		next = pick(cpu);
+		u64 now = arch_now();
+		event = next_event(cpu, now);
+		if (virq_any_pending(&next->virq) && arch_guest_irqs_masked(&next->regs))
+			event = earliest(event, now + arch_us_to_ticks(REDELIVERY_US));
+	} while (!set_event(cpu, event));
+	if (next != cpu->current)
+		switch_to(cpu, next);
+	if (virq_any_pending(&next->virq) && !arch_guest_irqs_masked(&next->regs))
+		arch_inject_irq(&next->regs);
+	return &next->regs;
+}
+
+u64 core_release_time(struct cpu *cpu)
+{
+	u64 now = arch_now();
+
+	/* With a tick, a job released between ticks would only be seen at the next one:
+	 * start periods on the tick grid so that none loses part of its window. */
+	if (!cpu->tick)
+		return now;
+	while (cpu->next_tick <= now)
+		cpu->next_tick += cpu->tick;
+	return cpu->next_tick;
+}
+
+/* The scenario's reservations, admitted as if each SRT guest had declared them. */
+static void reserve(struct cpu *cpu)
+{
+	for (u32 i = 0; i < cpu->rq.attached; i++) {
+		struct vcpu *vcpu = vcpu_of_se(cpu->rq.members[i]);
+		const struct rt_params *rt = &vcpu->vm->config->rt;
+		if (vcpu->se.level != LEVEL_SRT || !rt->period_us)
+			continue;
+		enum sched_status status = sched_set_realtime(
+			&cpu->rq, &vcpu->se, core_release_time(cpu), arch_us_to_ticks(rt->deadline_us),
+			arch_us_to_ticks(rt->period_us), arch_us_to_ticks(rt->budget_us));
+		if (status != SCHED_OK)
+			console_printf("[ovm] core%u: %s: reservation %u/%u/%u us refused (%d)\n",
+				       cpu->rq.core, vcpu->vm->config->name, rt->deadline_us,
+				       rt->period_us, rt->budget_us, status);
+	}
+}
+
+/* First entry on a core: an HRT core is handed over for good; the others start ticking. */
+__attribute__((noreturn)) void core_start(u32 core)
+{
+	struct cpu *cpu = &cpus[core];
+	struct runqueue *rq = &cpu->rq;
+
+	if (!rq->attached) {
+		console_printf("[ovm] core%u: no vCPU configured, idle\n", core);
+		for (;;)
+			arch_wait_for_interrupt();
+	}
+	irq_routes_init(core);
+	if (rq->level == LEVEL_HRT) {
+		struct vcpu *vcpu = vcpu_of_se(rq->members[0]);
+		switch_to(cpu, vcpu);
+		console_printf("[ovm] core%u: handed over to HRT %s vcpu%u, no OVM tick on this core\n",
+			       core, vcpu->vm->config->name, vcpu->id);
+		arch_enter_guest(&vcpu->regs);
+	}
+	cpu->ticking = true;
+	cpu->tick = arch_us_to_ticks(sched_config.tick_us);
+	cpu->next_tick = arch_now() + cpu->tick;
+	cpu->event_at = SCHED_NEVER;
+	reserve(cpu);
+	arch_event_timer_init();
+	struct vcpu *first;
+	do
+		first = pick(cpu);
+	while (!set_event(cpu, next_event(cpu, arch_now())));
+	switch_to(cpu, first);
+	console_printf("[ovm] core%u: scheduling %u vCPU(s), %s, first %s vcpu%u\n", core,
+		       rq->attached, cpu->tick ? "periodic tick" : "tickless", first->vm->config->name,
+		       first->id);
+	arch_enter_guest(&first->regs);
+}

@@ -1,0 +1,97 @@
+/*
+ * The per-core scheduler, as the paper describes it: a run queue and a wait
+ * queue, both kept in priority order. HRT vCPUs occupy a core alone; SRT jobs
+ * are dispatched earliest-deadline-first; NRT vCPUs run when no SRT job is
+ * pending and share the core by least run time.
+ *
+ * Pure logic: time is a number of timer ticks handed in by the caller, and
+ * nothing here touches hardware, so the same file is built for the host and
+ * tested from pytest (testcases/core).
+ */
+#ifndef CORE_SCHED_H
+#define CORE_SCHED_H
+
+#include <core/config.h>
+#include <lib/types.h>
+
+#define SCHED_MAX_PER_CORE 8
+#define SCHED_NEVER 0xffffffffffffffffull
+
+enum sched_status {
+	SCHED_OK = 0,
+	/* An HRT vCPU holds the core: nothing else may be queued there. */
+	SCHED_E_OCCUPIED = -1,
+	/* An HRT vCPU needs a core whose queues are empty. */
+	SCHED_E_NOT_EMPTY = -2,
+	SCHED_E_FULL = -3,
+	/* Parameters out of range: D > T, C > D, C = 0, T below the minimum period. */
+	SCHED_E_INVAL = -4,
+	/* Admitting the parameters would make the core's SRT set not EDF-schedulable. */
+	SCHED_E_OVERLOAD = -5,
+	/* Only SRT vCPUs have real-time parameters. */
+	SCHED_E_LEVEL = -6,
+};
+
+enum sched_state {
+	SE_RUNNABLE,
+	SE_WAITING,
+};
+
+struct sched_entity {
+	enum rt_level level;
+	enum sched_state state;
+	u32 id;
+	/* SRT: the vCPU has periodic parameters; before that it runs as a background SRT. */
+	bool periodic;
+	u64 deadline;
+	u64 period;
+	u64 budget;
+	/* Current job: released at `release`, due at `abs_deadline`. */
+	u64 release;
+	u64 abs_deadline;
+	/* Time on the core so far: NRT fair share and statistics. */
+	u64 runtime;
+	u64 dispatched_at;
+	u32 jobs_done;
+	u32 misses;
+	u64 last_miss_deadline;
+	u64 last_miss_detected;
+	u64 max_detect_delay;
+	/* Set when a miss is detected; the vCPU layer raises the miss interrupt and clears it. */
+	bool miss_signal;
+};
+
+struct runqueue {
+	u32 core;
+	/* Highest level any vCPU attached here needs (HRT < SRT < NRT); NRT when empty. */
+	enum rt_level level;
+	u32 attached;
+	struct sched_entity *members[SCHED_MAX_PER_CORE];
+	/* Run queue: by level, then deadline (SRT) or run time (NRT). */
+	struct sched_entity *run[SCHED_MAX_PER_CORE];
+	u32 nrun;
+	/* Wait queue: by next release. */
+	struct sched_entity *wait[SCHED_MAX_PER_CORE];
+	u32 nwait;
+	struct sched_entity *current;
+	u64 nrt_slice;
+	u64 slice_end;
+	u64 min_period;
+};
+
+void sched_init(struct runqueue *rq, u32 core, u64 nrt_slice, u64 min_period);
+enum sched_status sched_attach(struct runqueue *rq, struct sched_entity *se,
+			       enum rt_level level, u32 id);
+/* set_realtime_info: admission over the core's SRT set, then the first job starts now. */
+enum sched_status sched_set_realtime(struct runqueue *rq, struct sched_entity *se, u64 now,
+				     u64 deadline, u64 period, u64 budget);
+/* vm_exit: the current job is done; wait for the next release. */
+void sched_job_done(struct runqueue *rq, struct sched_entity *se, u64 now);
+/* Account run time, release jobs whose time has come, detect deadline misses. */
+void sched_update(struct runqueue *rq, u64 now);
+/* The entity to run from now, or NULL to idle; becomes rq->current. */
+struct sched_entity *sched_pick(struct runqueue *rq, u64 now);
+/* The next time the queues change by themselves (a release or a deadline). */
+u64 sched_next_event(const struct runqueue *rq);
+
+#endif

@@ -1,0 +1,31 @@
+/*
+ * A vCPU's virtual interrupts: which are pending, which the guest has
+ * acknowledged and not yet ended. Lower ids first, as a GIC orders equal
+ * priorities. Pure logic, built for the host by the tests too.
+ */
+#ifndef CORE_VIRQ_H
+#define CORE_VIRQ_H
+
+#include <lib/types.h>
+#include <ovm/hypercall.h>
+
+/* Hardware lines OVM can route; OVM's own virtual ids follow them in the bitmap. */
+#define VIRQ_HW_LINES 128
+#define VIRQ_OVM_IDS 2
+#define VIRQ_BITS (VIRQ_HW_LINES + VIRQ_OVM_IDS)
+#define VIRQ_WORDS ((VIRQ_BITS + 31) / 32)
+
+struct virq {
+	u32 pending[VIRQ_WORDS];
+	u32 active[VIRQ_WORDS];
+};
+
+bool virq_valid(u32 id);
+void virq_raise(struct virq *v, u32 id);
+bool virq_any_pending(const struct virq *v);
+/* The lowest pending id, now active; OVM_IRQ_NONE if nothing is pending. */
+u32 virq_ack(struct virq *v);
+/* End an active id; false if it was not active. */
+bool virq_eoi(struct virq *v, u32 id);
+
+#endif

@@ -1,0 +1,264 @@
+#include <core/admission.h>
+#include <core/sched.h>
+
+/* Dispatch classes, most urgent first. */
+enum sched_class {
+	CLASS_HRT,
+	CLASS_SRT_PERIODIC,
+	/* An SRT vCPU that has not handed over its parameters yet. */
+	CLASS_SRT_BACKGROUND,
+	CLASS_NRT,
+};
+
+/* Periods are at most this long so that budget << 32 stays inside 64 bits in admission. */
+#define MAX_PERIOD 0xffffffffull
+
+static enum sched_class class_of(const struct sched_entity *se)
+{
+	switch (se->level) {
+	case LEVEL_HRT:
+		return CLASS_HRT;
+	case LEVEL_SRT:
+		return se->periodic ? CLASS_SRT_PERIODIC : CLASS_SRT_BACKGROUND;
+	default:
+		return CLASS_NRT;
+	}
+}
+
+static bool runs_before(const struct sched_entity *a, const struct sched_entity *b)
+{
+	enum sched_class ca = class_of(a), cb = class_of(b);
+
+	if (ca != cb)
+		return ca < cb;
+	if (ca == CLASS_SRT_PERIODIC && a->abs_deadline != b->abs_deadline)
+		return a->abs_deadline < b->abs_deadline;
+	if (ca == CLASS_NRT && a->runtime != b->runtime)
+		return a->runtime < b->runtime;
+	return a->id < b->id;
+}
+
+static bool released_before(const struct sched_entity *a, const struct sched_entity *b)
+{
+	if (a->release != b->release)
+		return a->release < b->release;
+	return a->id < b->id;
+}
+
+static void queue_insert(struct sched_entity **queue, u32 *count, struct sched_entity *se,
+			 bool (*before)(const struct sched_entity *, const struct sched_entity *))
+{
+	u32 i = *count;
+
+	while (i > 0 && before(se, queue[i - 1])) {
+		queue[i] = queue[i - 1];
+		i--;
+	}
+	queue[i] = se;
+	(*count)++;
+}
+
+static void queue_remove(struct sched_entity **queue, u32 *count, const struct sched_entity *se)
+{
+	u32 i = 0;
+
+	while (i < *count && queue[i] != se)
+		i++;
+	if (i == *count)
+		return;
+	for (; i + 1 < *count; i++)
+		queue[i] = queue[i + 1];
+	(*count)--;
+}
+
+/* After a key of a runnable entity changed: put it back in order. */
+static void requeue(struct runqueue *rq, struct sched_entity *se)
+{
+	queue_remove(rq->run, &rq->nrun, se);
+	queue_insert(rq->run, &rq->nrun, se, runs_before);
+}
+
+static void make_waiting(struct runqueue *rq, struct sched_entity *se)
+{
+	queue_remove(rq->run, &rq->nrun, se);
+	se->state = SE_WAITING;
+	queue_insert(rq->wait, &rq->nwait, se, released_before);
+}
+
+static void make_runnable(struct runqueue *rq, struct sched_entity *se)
+{
+	queue_remove(rq->wait, &rq->nwait, se);
+	se->state = SE_RUNNABLE;
+	queue_insert(rq->run, &rq->nrun, se, runs_before);
+}
+
+static void account(struct runqueue *rq, u64 now)
+{
+	struct sched_entity *se = rq->current;
+
+	if (!se || now <= se->dispatched_at)
+		return;
+	se->runtime += now - se->dispatched_at;
+	se->dispatched_at = now;
+	if (se->state == SE_RUNNABLE && class_of(se) == CLASS_NRT)
+		requeue(rq, se);
+}
+
+void sched_init(struct runqueue *rq, u32 core, u64 nrt_slice, u64 min_period)
+{
+	*rq = (struct runqueue){
+		.core = core,
+		.level = LEVEL_NRT,
+		.nrt_slice = nrt_slice,
+		.min_period = min_period,
+	};
+}
+
+enum sched_status sched_attach(struct runqueue *rq, struct sched_entity *se,
+			       enum rt_level level, u32 id)
+{
+	if (rq->attached && rq->level == LEVEL_HRT)
+		return SCHED_E_OCCUPIED;
+	if (level == LEVEL_HRT && rq->attached)
+		return SCHED_E_NOT_EMPTY;
+	if (rq->attached == SCHED_MAX_PER_CORE)
+		return SCHED_E_FULL;
+	*se = (struct sched_entity){ .level = level, .state = SE_RUNNABLE, .id = id };
+	rq->members[rq->attached++] = se;
+	if (level < rq->level)
+		rq->level = level;
+	queue_insert(rq->run, &rq->nrun, se, runs_before);
+	return SCHED_OK;
+}
+
+static bool valid_parameters(const struct runqueue *rq, u64 deadline, u64 period, u64 budget)
+{
+	return budget > 0 && budget <= deadline && deadline <= period &&
+	       period >= rq->min_period && period <= MAX_PERIOD;
+}
+
+enum sched_status sched_set_realtime(struct runqueue *rq, struct sched_entity *se, u64 now,
+				     u64 deadline, u64 period, u64 budget)
+{
+	struct rt_task tasks[ADMISSION_MAX_TASKS];
+	u32 count = 0;
+
+	if (se->level != LEVEL_SRT)
+		return SCHED_E_LEVEL;
+	if (!valid_parameters(rq, deadline, period, budget))
+		return SCHED_E_INVAL;
+	for (u32 i = 0; i < rq->attached; i++) {
+		const struct sched_entity *other = rq->members[i];
+		if (other != se && other->periodic)
+			tasks[count++] = (struct rt_task){ other->deadline, other->period, other->budget };
+	}
+	tasks[count++] = (struct rt_task){ deadline, period, budget };
+	if (!edf_admission(tasks, count).schedulable)
+		return SCHED_E_OVERLOAD;
+
+	se->periodic = true;
+	se->deadline = deadline;
+	se->period = period;
+	se->budget = budget;
+	se->release = now;
+	se->abs_deadline = now + deadline;
+	if (se->state == SE_WAITING)
+		make_runnable(rq, se);
+	else
+		requeue(rq, se);
+	return SCHED_OK;
+}
+
+void sched_job_done(struct runqueue *rq, struct sched_entity *se, u64 now)
+{
+	account(rq, now);
+	if (class_of(se) == CLASS_SRT_PERIODIC) {
+		se->jobs_done++;
+		se->release += se->period;
+		se->abs_deadline = se->release + se->deadline;
+		if (se->release > now)
+			make_waiting(rq, se);
+		else
+			requeue(rq, se);
+	} else if (class_of(se) == CLASS_NRT && se == rq->current) {
+		/* A yield: give the rest of the slice to the other NRT vCPUs. */
+		rq->slice_end = now;
+	}
+}
+
+/*
+ * A job still running at its deadline is a miss. It goes on as the next
+ * period's job (its deadline moves one period on), so every deadline that
+ * passes without a vm_exit counts once, and a late job cannot keep the
+ * earliest deadline and starve the others.
+ */
+static void detect_misses(struct runqueue *rq, u64 now)
+{
+	for (u32 i = 0; i < rq->nrun; i++) {
+		struct sched_entity *se = rq->run[i];
+		if (class_of(se) != CLASS_SRT_PERIODIC || se->abs_deadline > now)
+			continue;
+		while (se->abs_deadline <= now) {
+			u64 delay = now - se->abs_deadline;
+			se->misses++;
+			se->last_miss_deadline = se->abs_deadline;
+			se->last_miss_detected = now;
+			if (delay > se->max_detect_delay)
+				se->max_detect_delay = delay;
+			se->release += se->period;
+			se->abs_deadline += se->period;
+		}
+		se->miss_signal = true;
+		requeue(rq, se);
+		/* The queue moved under the cursor: look at this position again. */
+		i = (u32)-1;
+	}
+}
+
+void sched_update(struct runqueue *rq, u64 now)
+{
+	account(rq, now);
+	while (rq->nwait && rq->wait[0]->release <= now)
+		make_runnable(rq, rq->wait[0]);
+	detect_misses(rq, now);
+}
+
+struct sched_entity *sched_pick(struct runqueue *rq, u64 now)
+{
+	struct sched_entity *current = rq->current;
+
+	account(rq, now);
+	struct sched_entity *head = rq->nrun ? rq->run[0] : NULL;
+	if (head && class_of(head) == CLASS_NRT) {
+		bool keep = current && current->state == SE_RUNNABLE &&
+			    class_of(current) == CLASS_NRT && now < rq->slice_end;
+		if (keep)
+			head = current;
+		else if (head != current || now >= rq->slice_end)
+			rq->slice_end = now + rq->nrt_slice;
+	}
+	if (head != current && head)
+		head->dispatched_at = now;
+	rq->current = head;
+	return head;
+}
+
+u64 sched_next_event(const struct runqueue *rq)
+{
+	u64 next = SCHED_NEVER;
+	u32 nrt_runnable = 0;
+
+	if (rq->nwait)
+		next = rq->wait[0]->release;
+	for (u32 i = 0; i < rq->nrun; i++) {
+		const struct sched_entity *se = rq->run[i];
+		if (class_of(se) == CLASS_SRT_PERIODIC && se->abs_deadline < next)
+			next = se->abs_deadline;
+		nrt_runnable += class_of(se) == CLASS_NRT;
+	}
+	/* A slice ends something only when another NRT vCPU waits for the core. */
+	if (nrt_runnable > 1 && rq->current && class_of(rq->current) == CLASS_NRT &&
+	    rq->slice_end < next)
+		next = rq->slice_end;
+	return next;
+}

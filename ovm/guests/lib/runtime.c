@@ -1,0 +1,55 @@
+#include "guest.h"
+
+#define GTIMER_COUNTER_LO 0x200
+#define GTIMER_COUNTER_HI 0x204
+
+struct platform platform;
+
+void platform_init(void)
+{
+	struct hc_result r = hypercall(HC_PLATFORM_INFO, 0, 0, 0);
+
+	platform = (struct platform){ r.r1, r.r2, r.r3 };
+}
+
+u64 now_ticks(void)
+{
+	u32 hi, lo;
+
+	do {
+		hi = mmio_read(platform.periph_base + GTIMER_COUNTER_HI);
+		lo = mmio_read(platform.periph_base + GTIMER_COUNTER_LO);
+	} while (hi != mmio_read(platform.periph_base + GTIMER_COUNTER_HI));
+	return ((u64)hi << 32) | lo;
+}
+
+u64 us_to_ticks(u32 us)
+{
+	return (u64)us * (platform.timer_hz / 1000000u);
+}
+
+u32 ticks_to_us(u64 ticks)
+{
+	return (u32)(ticks / (platform.timer_hz / 1000000u));
+}
+
+static const char *const fault_names[] = { "?", "undefined instruction", "?", "prefetch abort",
+					   "data abort" };
+
+__attribute__((noreturn)) void guest_fault(u32 kind, u32 where)
+{
+	gprintf("FAULT: %s at %p\n", fault_names[kind], (void *)(uintptr_t)where);
+	for (;;)
+		wait_for_interrupt();
+}
+
+/* Guests that take no interrupts: anything that arrives is acknowledged and ended. */
+__attribute__((weak)) void guest_irq(void)
+{
+	for (;;) {
+		u32 id = hypercall(HC_IRQ_ACK, 0, 0, 0).r1;
+		if (id == OVM_IRQ_NONE)
+			return;
+		hypercall(HC_IRQ_EOI, id, 0, 0);
+	}
+}
