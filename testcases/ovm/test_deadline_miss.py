@@ -44,3 +44,16 @@ def test_the_other_srt_guest_keeps_its_deadlines(overload):
         r"^\[srt2\] 1000 jobs: OVM counted (?P<done>\d+) done, (?P<misses>\d+) deadline misses;",
         REPORT_S)
     assert int(match["misses"]) == 0
+
+
+def test_routed_interrupts_and_the_virtual_timer_reach_the_nrt_guest(overload):
+    match = overload.transcript.wait_for(
+        r"^\[nrt\] routed irq 30: (?P<n>\d+) taken, (?P<now>\d+) at once, (?P<later>\d+) after waiting "
+        r"for dispatch \(longest (?P<longest>\d+) us\); virtual timer fired (?P<vt>\d+) time\(s\), "
+        r"(?P<late>\d+) us late$", BOOT_S)
+    assert int(match["n"]) == 20
+    assert int(match["now"]) + int(match["later"]) == 20
+    # Waiting for dispatch: the vCPU waits while the SRT guests hold the core.
+    assert int(match["later"]) > 0
+    assert int(match["longest"]) < 1300
+    assert int(match["vt"]) == 1

@@ -9,6 +9,68 @@
 
 static struct ovm_info info;
 
+/* Core 0's watchdog, in timer mode: a device whose interrupt OVM routes to this VM. */
+#define WDT_LOAD 0x620
+#define WDT_COUNTER 0x624
+#define WDT_CONTROL 0x628
+#define WDT_ISR 0x62c
+#define WDT_TIMER_AUTO_IRQ 0x7u
+#define IRQ_WATCHDOG 30
+/* Longer than an SRT job, so a deferred interrupt is not mistaken for the next one;
+ * not a multiple of the SRT period, so some arrive while this vCPU runs. */
+#define WDT_PERIOD_US 1300
+#define WDT_INTERRUPTS 20
+/* Slower than this, an interrupt waited for the vCPU's next dispatch. */
+#define IMMEDIATE_US 20
+
+static u32 wdt_load;
+static volatile u32 wdt_taken, wdt_immediate, vtimer_taken;
+static u32 wdt_latency_max;
+static u64 vtimer_at, vtimer_seen;
+
+void guest_irq(void)
+{
+	for (;;) {
+		u32 id = hypercall(HC_IRQ_ACK, 0, 0, 0).r1;
+		if (id == OVM_IRQ_NONE)
+			return;
+		if (id == IRQ_WATCHDOG) {
+			u32 latency = wdt_load - mmio_read(platform.periph_base + WDT_COUNTER);
+			mmio_write(platform.periph_base + WDT_ISR, 1);
+			wdt_taken++;
+			wdt_immediate += latency < us_to_ticks(IMMEDIATE_US);
+			if (latency > wdt_latency_max)
+				wdt_latency_max = latency;
+		} else if (id == OVM_VIRQ_TIMER) {
+			vtimer_seen = now_ticks();
+			vtimer_taken++;
+		}
+		hypercall(HC_IRQ_EOI, id, 0, 0);
+	}
+}
+
+/*
+ * Interrupt routing and scheduling, seen from the guest: the watchdog's
+ * interrupt comes at once while this vCPU holds the core and waits for its
+ * next dispatch while the SRT guest runs; OVM's virtual timer fires once.
+ */
+static void check_interrupts(void)
+{
+	u32 periph = platform.periph_base;
+	vtimer_at = now_ticks() + us_to_ticks(3000);
+	hypercall(HC_VTIMER_SET, (u32)vtimer_at, (u32)(vtimer_at >> 32), 0);
+	wdt_load = (u32)us_to_ticks(WDT_PERIOD_US) - 1;
+	mmio_write(periph + WDT_LOAD, wdt_load);
+	mmio_write(periph + WDT_CONTROL, WDT_TIMER_AUTO_IRQ);
+	while (wdt_taken < WDT_INTERRUPTS || !vtimer_taken)
+		;
+	mmio_write(periph + WDT_CONTROL, 0);
+	gprintf("routed irq %u: %u taken, %u at once, %u after waiting for dispatch "
+		"(longest %u us); virtual timer fired %u time(s), %u us late\n",
+		IRQ_WATCHDOG, wdt_taken, wdt_immediate, wdt_taken - wdt_immediate,
+		ticks_to_us(wdt_latency_max), vtimer_taken, ticks_to_us(vtimer_seen - vtimer_at));
+}
+
 static const char *const levels[] = { "HRT", "SRT", "NRT" };
 static const char *const states[] = { "running", "runnable", "waiting" };
 
@@ -39,11 +101,11 @@ static void print_info(void)
 	}
 }
 
-void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
+/* Argument 0: 1 to run the interrupt check first (it loads the core for a few periods). */
+void guest_main(u32 vcpu_id, u32 vcpu_count, u32 check_irqs, u32 arg1)
 {
 	(void)vcpu_id;
 	(void)vcpu_count;
-	(void)arg0;
 	(void)arg1;
 	platform_init();
 	irqs_on();
@@ -55,6 +117,8 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
 		hypercall(HC_SET_REALTIME_INFO, 1000, 1000, 100).status,
 		hypercall(HC_IRQ_EOI, 40, 0, 0).status, hypercall(HC_CORE_STATS, 99, 0, 0).status);
 	print_info();
+	if (check_irqs)
+		check_interrupts();
 
 	u64 second = us_to_ticks(1000000);
 	u64 next = now_ticks() + second;
