@@ -8,33 +8,12 @@
  */
 #include <arch/arch.h>
 #include <arch/cpu.h>
+#include <arch/pagetable.h>
 #include <arch/periph.h>
 #include <core/config.h>
 #include <lib/string.h>
 
-#define L1_ENTRIES 4096
 #define L1_TABLE_SIZE (L1_ENTRIES * 4)
-
-#define SECTION BIT(1)
-#define SECTION_B BIT(2)
-#define SECTION_C BIT(3)
-#define SECTION_XN BIT(4)
-#define SECTION_AP_RW (3u << 10)
-#define SECTION_TEX(x) ((u32)(x) << 12)
-#define SECTION_S BIT(16)
-#define SUPERSECTION BIT(18)
-
-#define NORMAL_WBWA (SECTION | SECTION_AP_RW | SECTION_TEX(1) | SECTION_C | SECTION_B | SECTION_S)
-#define DEVICE_SHARED (SECTION | SECTION_AP_RW | SECTION_B | SECTION_XN)
-
-#define MB (1u << 20)
-#define SUPERSECTION_SIZE (16u * MB)
-
-#define SCTLR_M BIT(0)
-#define SCTLR_C BIT(2)
-#define SCTLR_Z BIT(11)
-#define SCTLR_I BIT(12)
-#define TTBR_WALK_ATTRS 0x6au
 #define DACR_DOMAIN0_CLIENT 0x1u
 
 u32 *arch_guest_table(u32 vm)
@@ -57,11 +36,11 @@ struct guest_mapping arch_guest_map(u32 vm, u32 base, u32 size)
 			mapping.supersections++;
 		} else {
 			table[addr >> 20] = addr | NORMAL_WBWA;
-			addr += MB;
+			addr += SECTION_SIZE;
 			mapping.sections++;
 		}
 	}
-	u32 periph = board.periph_base & ~(MB - 1);
+	u32 periph = board.periph_base & ~(SECTION_SIZE - 1);
 	table[periph >> 20] = periph | DEVICE_SHARED;
 	arch_dcache_clean_range((u32)(uintptr_t)table, L1_TABLE_SIZE);
 	return mapping;
@@ -74,5 +53,5 @@ void arch_context_use_table(struct arch_context *ctx, u32 vm)
 	ctx->ttbcr = 0;
 	ctx->dacr = DACR_DOMAIN0_CLIENT;
 	ctx->contextidr = 0;
-	ctx->sctlr |= SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_Z;
+	ctx->sctlr |= SCTLR_CACHED_MMU;
 }

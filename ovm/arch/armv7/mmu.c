@@ -6,31 +6,13 @@
  */
 #include <arch/cpu.h>
 #include <arch/mmu.h>
+#include <arch/pagetable.h>
 #include <core/config.h>
 
-#define SECTION BIT(1)
-#define SECTION_B BIT(2)
-#define SECTION_C BIT(3)
-#define SECTION_XN BIT(4)
-#define SECTION_AP_RW (3u << 10)
-#define SECTION_TEX(x) ((u32)(x) << 12)
-#define SECTION_S BIT(16)
-#define SECTION_NS BIT(19)
-
-#define NORMAL_WBWA (SECTION | SECTION_AP_RW | SECTION_TEX(1) | SECTION_C | SECTION_B | SECTION_S)
-#define DEVICE_SHARED (SECTION | SECTION_AP_RW | SECTION_B | SECTION_XN)
-
-/* Inner and outer write-back write-allocate, shareable table walks (as Linux sets for SMP). */
-#define TTBR_WALK_ATTRS 0x6au
-
-#define SCTLR_M BIT(0)
-#define SCTLR_C BIT(2)
-#define SCTLR_Z BIT(11)
-#define SCTLR_I BIT(12)
 #define ACTLR_FW BIT(0)
 #define ACTLR_SMP BIT(6)
 
-static u32 translation_table[4096] __attribute__((aligned(16384)));
+static u32 translation_table[L1_ENTRIES] __attribute__((aligned(16384)));
 
 static bool in_region(u32 mb, u32 base, u32 size)
 {
@@ -39,7 +21,7 @@ static bool in_region(u32 mb, u32 base, u32 size)
 
 void mmu_build_table(void)
 {
-	for (u32 mb = 0; mb < 4096; mb++) {
+	for (u32 mb = 0; mb < L1_ENTRIES; mb++) {
 		u32 desc = DEVICE_SHARED;
 		if (in_region(mb, board.ovm_base, board.ovm_size))
 			desc = NORMAL_WBWA;
@@ -59,7 +41,7 @@ void mmu_enable(void)
 	write_tlbiall(0);
 	dsb();
 	isb();
-	write_sctlr(read_sctlr() | SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_Z);
+	write_sctlr(read_sctlr() | SCTLR_CACHED_MMU);
 	isb();
 }
 
