@@ -2,8 +2,8 @@
 
 For every core: the guest OVM entered, the first SMC that reached the monitor
 (with the guest's CPSR), the guest's own word that the SMC round trips came
-back, OVM's answers to bad hypercalls, and that timer FIQs reached the
-monitor (OVM's scheduler events) while the guest ran.
+back, OVM's answers to bad hypercalls, which addresses its memory map lets
+it reach, and that timer FIQs reached the monitor (OVM's scheduler events) while the guest ran.
 """
 
 from __future__ import annotations
@@ -26,6 +26,10 @@ class CoreEvidence:
     out_of_grant_status: int
     oversized_status: int
     fiq_ticks: int
+    # Memory separation as the guest sees it: "mapped" or "fault" for each address.
+    own_memory: str
+    memory_below: str
+    address_zero: str
 
     @property
     def guest_mode(self) -> int:
@@ -52,6 +56,11 @@ def core_evidence(transcript: ConsoleTranscript, core: int, timeout_s: float) ->
         r"(?P<addr>-?\d+), oversized write -> (?P<size>-?\d+)$",
         timeout_s, what=f"core {core}'s bad-hypercall results",
     )
+    probe = transcript.wait_for(
+        rf"^\[\S+\] core {core}: memory probe: own (?P<own>\S+), 1 MiB below (?P<below>\S+), "
+        r"address 0 (?P<zero>\S+)$",
+        timeout_s, what=f"core {core}'s memory probe",
+    )
     ticks = transcript.wait_for(
         rf"^\[\S+\] core {core}: (?P<ticks>\d+) OVM timer events taken in monitor mode "
         r"while this guest ran$",
@@ -67,4 +76,7 @@ def core_evidence(transcript: ConsoleTranscript, core: int, timeout_s: float) ->
         out_of_grant_status=int(bad["addr"]),
         oversized_status=int(bad["size"]),
         fiq_ticks=int(ticks["ticks"]),
+        own_memory=probe["own"],
+        memory_below=probe["below"],
+        address_zero=probe["zero"],
     )

@@ -1,7 +1,7 @@
 """The walking skeleton on a target: OVM boots on every core, each core's guest
 crosses secure -> non-secure -> SMC -> secure -> non-secure, OVM refuses bad
-hypercalls, and OVM's timer FIQ reaches the monitor while guests run. Runs on
-QEMU and, unchanged, on a board."""
+hypercalls, guests reach only their own memory, and OVM's timer FIQ reaches
+the monitor while guests run. Runs on QEMU and, unchanged, on a board."""
 
 from __future__ import annotations
 
@@ -50,6 +50,14 @@ def test_bad_hypercalls_get_error_codes_and_the_guest_keeps_running(evidence):
         assert core.bad_index_status == OVM_E_NOSYS
         assert core.out_of_grant_status == OVM_E_FAULT
         assert core.oversized_status == OVM_E_INVAL
+
+
+def test_guests_reach_their_own_memory_and_nothing_of_ovm_or_other_vms(evidence):
+    # 1 MiB below a guest is OVM's non-secure area (its translation tables) for the
+    # first VM and the first VM's memory for the second.
+    for core in evidence:
+        assert (core.own_memory, core.memory_below, core.address_zero) == (
+            "mapped", "fault", "fault"), core
 
 
 def test_timer_fiq_reaches_the_monitor_while_guests_run(evidence):

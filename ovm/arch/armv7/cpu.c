@@ -6,8 +6,12 @@
 #include <arch/periph.h>
 #include <core/config.h>
 
-/* Non-secure access to VFP/NEON (CP10, CP11) and to ACTLR.SMP. */
-#define NSACR_GUEST (BIT(10) | BIT(11) | BIT(18))
+/*
+ * Non-secure access to ACTLR.SMP only. Not to VFP/NEON (CP10, CP11): OVM
+ * does not switch their registers between vCPUs yet, so a guest that tries
+ * gets an undefined instruction rather than another guest's registers.
+ */
+#define NSACR_GUEST BIT(18)
 /* Private timers, global timer and SCU registers usable from non-secure, for every core. */
 #define SCU_SNSAC_ALL 0xfffu
 

@@ -31,6 +31,15 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
 	gprintf("core %u: bad index -> %d, out-of-grant address -> %d, oversized write -> %d\n",
 		core, bad_index.status, bad_addr.status, too_long.status);
 
+	/* Memory separation: its own memory reads; OVM's area below it and page 0 do not. */
+	extern char _start[];
+	u32 own = (u32)(uintptr_t)_start, value;
+	bool own_ok = guest_probe_read(own, &value);
+	bool below_ok = guest_probe_read(own - 0x100000, &value);
+	bool zero_ok = guest_probe_read(0, &value);
+	gprintf("core %u: memory probe: own %s, 1 MiB below %s, address 0 %s\n", core,
+		own_ok ? "mapped" : "FAULT", below_ok ? "mapped" : "fault", zero_ok ? "mapped" : "fault");
+
 	u32 fiqs;
 	do {
 		__asm__ volatile("wfi");

@@ -40,6 +40,9 @@ struct platform {
 extern struct platform platform;
 void platform_init(void);
 
+/* Read a word that may not be mapped: false if the read faulted (OVM did not map it). */
+bool guest_probe_read(u32 addr, u32 *value);
+
 /* The Cortex-A9 global timer's count, which OVM's time is kept in. */
 u64 now_ticks(void);
 u64 us_to_ticks(u32 us);

@@ -5,6 +5,18 @@
 
 struct platform platform;
 
+/* 0: no probe; 1: guest_probe_read is reading; 2: that read faulted (vectors.S). */
+volatile u32 probe_state;
+
+bool guest_probe_read(u32 addr, u32 *value)
+{
+	probe_state = 1;
+	*value = *(volatile u32 *)(uintptr_t)addr;
+	bool mapped = probe_state == 1;
+	probe_state = 0;
+	return mapped;
+}
+
 void platform_init(void)
 {
 	struct hc_result r = hypercall(HC_PLATFORM_INFO, 0, 0, 0);

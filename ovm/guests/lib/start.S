@@ -15,6 +15,9 @@ _start:
 	cps	#0x12				@ IRQ mode: its own stack, 1 KiB per vCPU
 	ldr	sp, =__irq_stacks_end
 	sub	sp, sp, r0, lsl #10
+	cps	#0x17				@ ABT mode: 256 bytes per vCPU
+	ldr	sp, =__abt_stacks_end
+	sub	sp, sp, r0, lsl #8
 	cps	#0x13
 	ldr	r4, =guest_vectors		@ r4 = this guest's vector table
 	mcr	p15, 0, r4, c12, c0, 0		@ VBAR

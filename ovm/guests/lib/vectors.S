@@ -36,6 +36,16 @@ pabt_entry:
 	sub	r1, lr, #4
 	b	guest_fault
 dabt_entry:
+	push	{r0, r1}
+	ldr	r0, =probe_state		@ r0 = &probe_state, r1 = its value
+	ldr	r1, [r0]
+	cmp	r1, #1				@ 1: guest_probe_read is reading
+	bne	1f
+	mov	r1, #2				@ 2: and that read faulted
+	str	r1, [r0]
+	pop	{r0, r1}
+	subs	pc, lr, #4			@ resume after the faulting load
+1:	pop	{r0, r1}
 	mov	r0, #4
 	sub	r1, lr, #8
 	b	guest_fault
