@@ -103,7 +103,7 @@ def test_config_c_values_for_the_paper_scenario(tmp_path: Path) -> None:
     assert "\t\t.name = \"srt\"," in srt
     assert "\t\t.rt = { .deadline_us = 1000, .period_us = 1000, .budget_us = 900 }," in srt
     assert "\t\t.host = false," in srt
-    assert "\t\t.args = { 1000, 800 }," in srt
+    assert "\t\t.args = { 1000, 750 }," in srt
     nrt = vm_blocks[2].splitlines()
     assert "\t\t.args = { 0, 0 }," in nrt
     assert "\t\t.name = \"nrt\"," in nrt

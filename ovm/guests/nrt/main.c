@@ -101,8 +101,8 @@ static void print_info(void)
 	}
 }
 
-/* Argument 0: 1 to run the interrupt check first (it loads the core for a few periods). */
-void guest_main(u32 vcpu_id, u32 vcpu_count, u32 check_irqs, u32 arg1)
+/* Argument 0: if not 0, run the interrupt check that many ms after start-up. */
+void guest_main(u32 vcpu_id, u32 vcpu_count, u32 check_irqs_after_ms, u32 arg1)
 {
 	(void)vcpu_id;
 	(void)vcpu_count;
@@ -117,8 +117,12 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 check_irqs, u32 arg1)
 		hypercall(HC_SET_REALTIME_INFO, 1000, 1000, 100).status,
 		hypercall(HC_IRQ_EOI, 40, 0, 0).status, hypercall(HC_CORE_STATS, 99, 0, 0).status);
 	print_info();
-	if (check_irqs)
+	if (check_irqs_after_ms) {
+		u64 start = now_ticks();
+		while (now_ticks() - start < us_to_ticks(check_irqs_after_ms * 1000u))
+			;
 		check_interrupts();
+	}
 
 	u64 second = us_to_ticks(1000000);
 	u64 next = now_ticks() + second;

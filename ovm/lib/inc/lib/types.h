@@ -6,8 +6,9 @@ typedef unsigned short u16;
 typedef unsigned int u32;
 typedef unsigned long long u64;
 typedef int s32;
-typedef unsigned int size_t;
-typedef unsigned int uintptr_t;
+/* The compiler's own, so the core's pure logic also builds for a 64-bit host. */
+typedef __SIZE_TYPE__ size_t;
+typedef __UINTPTR_TYPE__ uintptr_t;
 
 #define NULL ((void *)0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

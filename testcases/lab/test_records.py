@@ -1,0 +1,124 @@
+"""The record line protocol: the guests' C writer against the lab's parser, and
+the parser against garbage, interleaving, truncation and corruption."""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+
+from lab.records import parse_records
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def writer(tmp_path_factory) -> ctypes.CDLL:
+    library = tmp_path_factory.mktemp("records") / "librecords.so"
+    subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-O1", "-std=c11", "-Wall", "-Wextra", "-Werror",
+         "-I", str(REPO / "ovm/guests/lib"), "-I", str(REPO / "ovm/lib/inc"),
+         "-I", str(REPO / "ovm/include"),
+         str(REPO / "ovm/guests/lib/records.c"), str(REPO / "ovm/lib/format.c"),
+         str(Path(__file__).with_name("record_writer_host.c")), "-o", str(library)],
+        check=True,
+    )
+    lib = ctypes.CDLL(str(library))
+    lib.host_output.restype = ctypes.c_char_p
+    return lib
+
+
+def write_series(writer: ctypes.CDLL, series: str, values: list[int], vm: str = "hrt") -> str:
+    writer.host_reset()
+    array = (ctypes.c_uint32 * len(values))(*values)
+    writer.record_series(series.encode(), b"ticks", array, len(values))
+    return "".join(f"[{vm}] {line}\n" for line in writer.host_output().decode().splitlines())
+
+
+def test_c_crc_is_zlib_crc32(writer):
+    writer.record_crc32.restype = ctypes.c_uint32
+    text = b"@ovm1 B irq_latency.HRT n=1000 unit=ticks"
+    assert writer.record_crc32(text, len(text)) == zlib.crc32(text)
+
+
+def test_written_series_reads_back_exactly(writer):
+    values = [14, 14, 1579, 0, 4294967295] + list(range(100))
+    parsed = parse_records(write_series(writer, "irq_latency.HRT", values))
+    frame = parsed.samples("irq_latency.HRT", vm="hrt")
+    assert frame["value"].tolist() == values
+    assert frame["index"].tolist() == list(range(len(values)))
+    assert parsed.meta[("hrt", "irq_latency.HRT")] == {"unit": "ticks"}
+    assert (parsed.rejected, parsed.foreign_lines, parsed.corrupt_lines) == ([], 0, 0)
+
+
+def test_empty_series_is_complete(writer):
+    parsed = parse_records(write_series(writer, "nothing", []))
+    assert parsed.samples("nothing").empty
+    assert parsed.rejected == []
+
+
+def test_foreign_and_interleaved_lines_are_counted_and_ignored(writer):
+    a = write_series(writer, "a", list(range(40)), vm="srt").splitlines()
+    b = write_series(writer, "b", list(range(100, 140)), vm="nrt").splitlines()
+    noise = ["[ovm] core0: scheduling 2 vCPU(s)", "\x00\xff garbage \x1b[2J", "", "[nrt] progress 1"]
+    mixed = []
+    for i in range(max(len(a), len(b))):
+        mixed += a[i:i + 1] + noise[i % len(noise):i % len(noise) + 1] + b[i:i + 1]
+    parsed = parse_records("\n".join(mixed) + "\n")
+    assert parsed.samples("a")["value"].tolist() == list(range(40))
+    assert parsed.samples("b")["value"].tolist() == list(range(100, 140))
+    assert parsed.foreign_lines == sum(1 for line in mixed if "@ovm1" not in line)
+    assert parsed.rejected == []
+
+
+def test_same_series_from_two_vms_stays_apart(writer):
+    text = write_series(writer, "lat", [1, 2], vm="srt") + write_series(writer, "lat", [3], vm="nrt")
+    parsed = parse_records(text)
+    assert parsed.samples("lat", vm="srt")["value"].tolist() == [1, 2]
+    assert parsed.samples("lat", vm="nrt")["value"].tolist() == [3]
+    assert len(parsed.samples("lat")) == 3
+
+
+def test_a_flipped_digit_is_caught_by_the_checksum(writer):
+    lines = write_series(writer, "lat", list(range(40))).splitlines()
+    lines[1] = lines[1].replace(" 7 ", " 8 ", 1)
+    parsed = parse_records("\n".join(lines))
+    assert parsed.corrupt_lines == 1
+    assert [(r.series, r.reason) for r in parsed.rejected] == [("lat", "a record failed its checksum")]
+    with pytest.raises(KeyError):
+        parsed.samples("lat")
+
+
+def test_a_lost_line_is_a_gap(writer):
+    lines = write_series(writer, "lat", list(range(40))).splitlines()
+    del lines[2]
+    parsed = parse_records("\n".join(lines))
+    assert [r.reason for r in parsed.rejected] == ["samples jump from 16 to 32"]
+
+
+def test_a_cut_off_series_is_truncated(writer):
+    lines = write_series(writer, "lat", list(range(40))).splitlines()
+    parsed = parse_records("\n".join(lines[:-1]))
+    assert [r.reason for r in parsed.rejected] == ["no end record (truncated)"]
+
+
+def test_a_line_cut_in_the_middle_is_corrupt_not_foreign(writer):
+    lines = write_series(writer, "lat", list(range(40))).splitlines()
+    lines[1] = lines[1][:30]
+    parsed = parse_records("\n".join(lines))
+    assert parsed.corrupt_lines == 1
+    assert parsed.foreign_lines == 0
+    assert parsed.rejected[0].reason == "samples jump from 0 to 16"
+
+
+def test_end_count_disagreeing_with_the_header_is_rejected():
+    def line(body: str) -> str:
+        return f"{body} #{zlib.crc32(body.encode()):08x}"
+
+    text = "\n".join([line("@ovm1 B x n=3 unit=ticks"), line("@ovm1 S x 0 1 2"),
+                      line("@ovm1 E x n=2")])
+    parsed = parse_records(text)
+    assert [r.reason for r in parsed.rejected] == ["2 samples where the header says 3"]
