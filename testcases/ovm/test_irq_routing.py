@@ -5,6 +5,7 @@ timer fires at OVM's next tick after its time."""
 from __future__ import annotations
 
 import pytest
+from nrt_report import routed_irq_report
 
 pytestmark = pytest.mark.lab
 
@@ -18,10 +19,7 @@ def routing(boot_scenario):
 
 
 def test_routed_interrupts_reach_the_vcpu_holding_the_core_at_once(routing):
-    match = routing.transcript.wait_for(
-        r"^\[nrt\] routed irq 30: (?P<n>\d+) taken, (?P<now>\d+) at once, (?P<later>\d+) after waiting "
-        r"for dispatch \(longest (?P<longest>\d+) us\); virtual timer fired (?P<vt>\d+) time\(s\), "
-        r"(?P<late>\d+) us late$", BOOT_S)
-    assert (int(match["n"]), int(match["now"]), int(match["later"])) == (20, 20, 0)
-    assert int(match["vt"]) == 1
-    assert int(match["late"]) <= TICK_US
+    report = routed_irq_report(routing.transcript, BOOT_S)
+    assert (report.taken, report.at_once, report.after_dispatch) == (20, 20, 0)
+    assert report.vtimer_fired == 1
+    assert report.vtimer_late_us <= TICK_US
