@@ -21,12 +21,9 @@ struct cpu *this_cpu(void)
 	return &cpus[cpu_id()];
 }
 
-void core_entry(struct arch_regs *regs, enum entry_kind kind)
+void core_entry(enum entry_kind kind)
 {
-	struct cpu *cpu = this_cpu();
-
-	(void)regs;
-	cpu->entries[kind]++;
+	this_cpu()->entries[kind]++;
 }
 
 static void switch_to(struct cpu *cpu, struct vcpu *next)

@@ -54,27 +54,27 @@ static void take_interrupts(void)
 struct arch_regs *arch_handle_smc(struct arch_regs *regs)
 {
 	enter_secure();
-	core_entry(regs, ENTRY_SMC);
+	core_entry(ENTRY_SMC);
 	hypercall_dispatch(regs);
 	struct arch_regs *next = core_exit();
 	leave_secure();
 	return next;
 }
 
-struct arch_regs *arch_handle_fiq(struct arch_regs *regs)
+struct arch_regs *arch_handle_fiq(void)
 {
 	enter_secure();
-	core_entry(regs, ENTRY_FIQ);
+	core_entry(ENTRY_FIQ);
 	take_interrupts();
 	struct arch_regs *next = core_exit();
 	leave_secure();
 	return next;
 }
 
-struct arch_regs *arch_handle_irq(struct arch_regs *regs)
+struct arch_regs *arch_handle_irq(void)
 {
 	enter_secure();
-	core_entry(regs, ENTRY_IRQ);
+	core_entry(ENTRY_IRQ);
 	console_printf("[ovm] core%u: IRQ reached the monitor (SCR.IRQ is never set)\n", cpu_id());
 	struct arch_regs *next = core_exit();
 	leave_secure();

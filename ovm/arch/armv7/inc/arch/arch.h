@@ -59,7 +59,7 @@ __attribute__((noreturn)) void arch_enter_guest(struct arch_regs *regs);
 
 /* The core's side of the world switch (core/entry.c). */
 enum entry_kind { ENTRY_SMC, ENTRY_FIQ, ENTRY_IRQ };
-void core_entry(struct arch_regs *regs, enum entry_kind kind);
+void core_entry(enum entry_kind kind);
 void hypercall_dispatch(struct arch_regs *regs);
 void irq_dispatch(u32 irq);
 /* The frame to resume: the same vCPU or the one the scheduler picked. */
