@@ -37,7 +37,7 @@ test: firmware-all
 	$(PY) -m pytest --lg-env $(LG_ENV) --junitxml=build/test-results.xml $(PYTEST_ARGS)
 
 debug: firmware
-	$(PY) -m lab.debug --board $(BOARD)
+	$(PY) -m lab.debug --board $(BOARD) --scenario $(SCENARIO)
 
 clean:
 	rm -rf build
