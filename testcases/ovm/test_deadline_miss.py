@@ -2,8 +2,9 @@
 so under OVM's policy (a late job goes on as the next period's) each job misses
 exactly one deadline. OVM must count every one, signal the guest's miss handler
 for every one, and see each within 200 us of the deadline (the paper's bound
-at a 100 us tick). A second SRT guest on the core makes the first one's own
-declaration of the overload fail admission at run time."""
+at a 100 us tick), with the tick and tickless. A second SRT guest on the core
+makes the first one's own declaration of the overload fail admission at run
+time."""
 
 from __future__ import annotations
 
