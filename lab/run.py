@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             strategy.transition("ovm")
             banner = strategy.banner
-            print(f"[lab] banner after {time.monotonic() - started:.1f} s: {banner}", flush=True)
+            print(f"[lab] OVM's banner after {time.monotonic() - started:.1f} s", flush=True)
             evidence = [
                 core_evidence(strategy.transcript, core, EVIDENCE_TIMEOUT_S)
                 for core in range(banner.cores)
@@ -58,11 +58,12 @@ def main(argv: list[str] | None = None) -> int:
           f"timing={provenance.timing}, commit {provenance.commit}), "
           f"scenario {banner.scenario}, cores up {banner.cores_up}/{banner.cores}")
     print(f"{'core':>4}  {'guest':<8} {'mode at SMC':<12} {'round trips':<12} "
-          f"{'bad calls (index/addr/size)':<28} {'timer FIQs'}")
+          f"{'bad calls (index/addr/size)':<28} {'memory (own/below/0)':<22} {'timer FIQs'}")
     for e in evidence:
         print(f"{e.core:>4}  {e.vm:<8} {'NS SVC' if e.guest_mode == 0x13 else hex(e.guest_mode):<12} "
               f"{f'{e.round_trips_ok}/{e.round_trips}':<12} "
               f"{f'{e.bad_index_status}/{e.out_of_grant_status}/{e.oversized_status}':<28} "
+              f"{f'{e.own_memory}/{e.memory_below}/{e.address_zero}':<22} "
               f"{e.fiq_ticks}")
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,7 @@ static void create_vcpu(struct vm *vm, u32 core, const struct arch_context *rese
 	}
 	vcpu->vm = vm;
 	vcpu->id = vm->vcpu_count++;
-	vcpu->index = vcpu_count++;
+	vcpu_count++;
 	vcpu->core = core;
 	vcpu->ctx = *reset;
 	arch_context_use_table(&vcpu->ctx, vm->id);

@@ -68,6 +68,16 @@ def admissible_sets(draw: st.DrawFn, tick: int) -> list[SrtTask]:
     return tasks
 
 
+def run_both(core: Core, tasks: list[SrtTask], nrt_count: int, tick: int) -> tuple[Trace, Trace]:
+    """The C scheduler's trace and the model's over the same horizon; sets C refuses are skipped."""
+    horizon = horizon_for(tasks)
+    try:
+        c_trace = run_c(core, tasks, nrt_count, tick, horizon)
+    except Refused:
+        assume(False)
+    return c_trace, simulate(tasks, nrt_count, tick, horizon)
+
+
 @st.composite
 def overrunning_sets(draw: st.DrawFn) -> list[SrtTask]:
     """Any parameters; some jobs run longer than their budget."""
@@ -86,12 +96,7 @@ def test_admitted_sets_run_in_edf_order_without_misses(
     core: Core, data: st.DataObject, tick: int, nrt_count: int
 ) -> None:
     tasks = data.draw(admissible_sets(tick))
-    horizon = horizon_for(tasks)
-    try:
-        c_trace = run_c(core, tasks, nrt_count, tick, horizon)
-    except Refused:
-        assume(False)
-    model = simulate(tasks, nrt_count, tick, horizon)
+    c_trace, model = run_both(core, tasks, nrt_count, tick)
     assert c_trace.ran == model.ran
     assert c_trace.misses == model.misses == [0] * len(tasks)
     assert c_trace.jobs_done == model.jobs_done
@@ -102,12 +107,7 @@ def test_admitted_sets_run_in_edf_order_without_misses(
 def test_late_jobs_count_the_same_misses_as_the_model(
     core: Core, tasks: list[SrtTask], tick: int, nrt_count: int
 ) -> None:
-    horizon = horizon_for(tasks)
-    try:
-        c_trace = run_c(core, tasks, nrt_count, tick, horizon)
-    except Refused:
-        assume(False)
-    model = simulate(tasks, nrt_count, tick, horizon)
+    c_trace, model = run_both(core, tasks, nrt_count, tick)
     assert c_trace.ran == model.ran
     assert c_trace.misses == model.misses
     assert c_trace.jobs_done == model.jobs_done

@@ -42,7 +42,7 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
 
 	u32 fiqs;
 	do {
-		__asm__ volatile("wfi");
+		wait_for_interrupt();
 		fiqs = hypercall(HC_CORE_STATS, core, 0, 0).r2;
 	} while (fiqs < TIMER_EVENTS);
 	gprintf("core %u: %u OVM timer events taken in monitor mode while this guest ran\n", core,

@@ -63,11 +63,6 @@ static inline void irqs_on(void)
 	__asm__ volatile("cpsie i" ::: "memory");
 }
 
-static inline void irqs_off(void)
-{
-	__asm__ volatile("cpsid i" ::: "memory");
-}
-
 static inline void wait_for_interrupt(void)
 {
 	__asm__ volatile("wfi" ::: "memory");

@@ -2,7 +2,7 @@
 #ifndef CORE_VM_H
 #define CORE_VM_H
 
-#include <arch/regs.h>
+#include <arch/arch.h>
 #include <core/config.h>
 #include <core/sched.h>
 #include <core/virq.h>
@@ -25,14 +25,11 @@ struct vcpu {
 	struct virq virq;
 	struct vm *vm;
 	u32 id;
-	u32 index;
 	u32 core;
 	/* Absolute tick of the vCPU's virtual timer; 0 when off. */
 	u64 vtimer;
 	u32 hypercalls;
 };
-
-enum { ENTRY_KINDS = 3 };
 
 struct cpu {
 	struct runqueue rq;

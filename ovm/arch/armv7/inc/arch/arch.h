@@ -58,7 +58,7 @@ bool arch_guest_irqs_masked(const struct arch_regs *regs);
 __attribute__((noreturn)) void arch_enter_guest(struct arch_regs *regs);
 
 /* The core's side of the world switch (core/entry.c). */
-enum entry_kind { ENTRY_SMC, ENTRY_FIQ, ENTRY_IRQ };
+enum entry_kind { ENTRY_SMC, ENTRY_FIQ, ENTRY_IRQ, ENTRY_KINDS };
 void core_entry(enum entry_kind kind);
 void hypercall_dispatch(struct arch_regs *regs);
 void irq_dispatch(u32 irq);

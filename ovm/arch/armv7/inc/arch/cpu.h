@@ -42,7 +42,6 @@
 	CP15_WRITE(name, op1, crn, crm, op2)
 
 CP15_READ(mpidr, 0, c0, c0, 5)
-CP15_READ(id_pfr1, 0, c0, c1, 1)
 CP15_RW(sctlr, 0, c1, c0, 0)
 CP15_RW(actlr, 0, c1, c0, 1)
 CP15_RW(scr, 0, c1, c1, 0)
