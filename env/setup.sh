@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what OVM Lab needs on a Debian machine and skips what is there:
-# Debian packages (cross compiler, QEMU, gdb, InfluxDB), then a Python venv
-# with the packages of pyproject.toml. Safe to run again and again; `make`
-# runs it before every target that needs it.
+# Debian packages (cross compilers, QEMU, gdb, InfluxDB), Debian's armhf
+# Linux kernel and busybox for the Linux baseline (build/linux-armhf/), then a
+# Python venv with the packages of pyproject.toml. Safe to run again and
+# again; `make` runs it before every target that needs it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,6 +16,12 @@ debian_packages=(
   qemu-system-arm
   gdb-multiarch
   influxdb
+  # The Linux baseline (lab/linux_baseline): its user program (the C library
+  # is only a Recommends of the compiler, which --no-install-recommends
+  # skips), and cpio to look into initramfs images (the lab writes them itself).
+  gcc-arm-linux-gnueabihf
+  libc6-dev-armhf-cross
+  cpio
 )
 python=${PYTHON:-python3}
 # Debian's own python3 makes venvs only with python3-venv installed.
@@ -31,7 +38,8 @@ for pkg in "${debian_packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -gt 0 ]; then
+# Sets as_root to the prefix that runs a command as root; fails if there is none.
+try_root() {
   if [ "$(id -u)" -eq 0 ]; then
     as_root=()
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
@@ -39,15 +47,91 @@ if [ ${#missing[@]} -gt 0 ]; then
   elif command -v sudo >/dev/null 2>&1 && [ -t 0 ]; then
     as_root=(sudo)
   else
-    say "missing Debian packages: ${missing[*]}"
-    say "run as root, or give this user sudo, or install them yourself:"
-    say "  apt-get install -y ${missing[*]}"
-    exit 1
+    return 1
   fi
+}
+
+# try_root, or say why root is needed ($1) and what to run by hand (the
+# other arguments), and exit.
+find_root() {
+  try_root && return
+  say "$1"
+  say "run as root, or give this user sudo, or run this yourself:"
+  shift
+  for line in "$@"; do say "  $line"; done
+  exit 1
+}
+
+# apt-get update fails as a whole when one index does (a mirror in the middle
+# of a sync); the lists it did get are used, and what is still missing is
+# reported by apt-get install or apt-get download below.
+apt_update() {
+  if ! "${as_root[@]}" apt-get update -qq; then
+    say "apt-get update reported errors (above); going on with the package lists it has"
+  fi
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+  find_root "missing Debian packages: ${missing[*]}" "apt-get install -y ${missing[*]}"
   say "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -qq
+  apt_update
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Linux baseline boots Debian's own armmp kernel on QEMU's vexpress-a9
+# with a busybox initramfs. The files are taken out of Debian's armhf
+# packages (apt-get download, dpkg-deb -x), not installed: this machine is
+# not armhf. The kernel's version moves with Debian's updates, so it is
+# resolved through the linux-image-armmp metapackage and written to VERSION.
+linux_dir="$repo/build/linux-armhf"
+have_linux() {
+  [ -f "$linux_dir/VERSION" ] && [ -f "$linux_dir/vexpress-v2p-ca9.dtb" ] &&
+    [ -x "$linux_dir/busybox" ] && compgen -G "$linux_dir/vmlinuz-*" >/dev/null
+}
+if ! have_linux; then
+  say "fetching Debian's armhf kernel and busybox into build/linux-armhf"
+  if ! dpkg --print-foreign-architectures | grep -qx armhf; then
+    find_root "Debian's armhf packages are not enabled" "dpkg --add-architecture armhf" "apt-get update"
+    say "adding the Debian architecture armhf"
+    "${as_root[@]}" dpkg --add-architecture armhf
+    apt_update
+  elif try_root; then
+    apt_update
+  else
+    say "no root for apt-get update: going on with the package lists as they are"
+  fi
+  kernel=$(apt-cache depends linux-image-armmp:armhf |
+    sed -n 's/^ *Depends: linux-image-\([^:]*-armmp\)\(:armhf\)\{0,1\}$/\1/p' | head -n 1)
+  if [ -z "$kernel" ]; then
+    say "linux-image-armmp:armhf names no linux-image-*-armmp package (apt-cache depends)"
+    exit 1
+  fi
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  # As root, apt-get downloads as the user _apt: let _apt write here, or apt
+  # warns that it downloads unsandboxed.
+  if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+  say "downloading linux-image-$kernel:armhf and busybox-static:armhf"
+  (cd "$tmp" && apt-get download -qq "linux-image-$kernel:armhf" busybox-static:armhf)
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
+  dtb=$(find "$tmp/root" -name vexpress-v2p-ca9.dtb | head -n 1)
+  if [ ! -f "$tmp/root/boot/vmlinuz-$kernel" ] || [ -z "$dtb" ] || [ ! -x "$tmp/root/bin/busybox" ]; then
+    say "the downloaded packages lack vmlinuz-$kernel, vexpress-v2p-ca9.dtb or bin/busybox"
+    exit 1
+  fi
+  mkdir -p "$linux_dir"
+  rm -f "$linux_dir"/vmlinuz-*
+  cp "$tmp/root/boot/vmlinuz-$kernel" "$dtb" "$linux_dir/"
+  cp "$tmp/root/bin/busybox" "$linux_dir/busybox"
+  {
+    echo "kernel=$kernel"
+    echo "package=linux-image-$kernel:armhf $(dpkg-deb -f "$tmp"/linux-image-*.deb Version)"
+    echo "busybox=busybox-static:armhf $(dpkg-deb -f "$tmp"/busybox-static_*.deb Version)"
+  } >"$linux_dir/VERSION"
+  rm -rf "$tmp"
+  trap - EXIT
+  say "build/linux-armhf: vmlinuz-$kernel, vexpress-v2p-ca9.dtb, busybox"
 fi
 
 if [ ! -x "$venv/bin/python" ]; then

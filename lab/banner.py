@@ -1,4 +1,8 @@
-"""OVM's boot banner, the one line that says a boot succeeded and what booted."""
+"""Boot banners: the one line that says a boot succeeded and what booted.
+
+OVM prints its own; a guest program built to run without OVM (the
+evaluation's native baseline) prints a ``NATIVE`` line instead.
+"""
 
 from __future__ import annotations
 
@@ -31,3 +35,20 @@ class Banner:
             cores_up=int(match["cores_up"]),
             cores=int(match["cores"]),
         )
+
+
+NATIVE_BANNER_PATTERN = re.compile(
+    r"^NATIVE program=(?P<program>\S+) board=(?P<board>\S+) build=(?P<build>\S+)\s*$",
+    re.MULTILINE,
+)
+
+
+@dataclass(frozen=True)
+class NativeBanner:
+    program: str
+    board: str
+    build: str
+
+    @classmethod
+    def from_match(cls, match: re.Match[str]) -> "NativeBanner":
+        return cls(program=match["program"], board=match["board"], build=match["build"])

@@ -3,7 +3,9 @@
 Boots OVM through labgrid (the same strategy the tests use), collects what
 the boot proves on each core, prints it, and writes
 ``reports/out/latest/boot.json`` stamped with board, timing and commit.
-Later stages (the paper's evaluation) extend this job.
+Then runs the paper's evaluation (``lab.evaluation``): prints its figures
+beside the paper's and writes ``reports/out/latest/summary.json`` with a
+console log per experiment.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from labgrid.strategy import StrategyError
 
 from .boot_report import core_evidence
 from .console import ConsoleTimeout
+from .evaluation.experiments import EvaluationError
+from .evaluation.run import run_evaluation
+from .firmware.errors import BuildError
+from .linux_baseline import BaselineError
 from .provenance import target_provenance
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.run", description=__doc__)
     parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "qemu.yaml")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "out" / "latest")
+    parser.add_argument("--boot-only", action="store_true",
+                        help="check the boot and stop: no evaluation")
     args = parser.parse_args(argv)
 
     env = Environment(str(args.lg_env))
@@ -79,7 +87,27 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "boot.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"\n[lab] wrote {(args.out / 'boot.json').relative_to(REPO_ROOT)}")
     ok = all(e.round_trips_ok == e.round_trips for e in evidence) and banner.cores_up == banner.cores
-    return 0 if ok else 1
+    if not ok or args.boot_only:
+        return 0 if ok else 1
+    return evaluate(args.lg_env, args.out)
+
+
+def evaluate(env_file: Path, out: Path) -> int:
+    print("\n[lab] the paper's evaluation: each experiment is one boot", flush=True)
+    env = Environment(str(env_file))
+    started = time.monotonic()
+    try:
+        run_evaluation(env.get_target("main"), env_file, out, REPO_ROOT,
+                       progress=lambda line: print(line, flush=True))
+    except (StrategyError, ConsoleTimeout, EvaluationError, BaselineError, BuildError) as failure:
+        cause = failure.__cause__ or failure
+        print(f"[lab] evaluation failed: {cause}", file=sys.stderr)
+        return 1
+    finally:
+        env.cleanup()
+    print(f"\n[lab] evaluation took {time.monotonic() - started:.0f} s; "
+          f"wrote {(out / 'summary.json').relative_to(REPO_ROOT)} and a log per experiment")
+    return 0
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 ``OVMStrategy`` serves every target whose power switch starts OVM by itself:
 QEMU (the ``QEMUDriver`` is both power and console) and the lab's virtual
-board. Its states are ``off`` and ``ovm``; any state reaches any other.
+board. Its states are ``off``, ``ovm`` and ``native`` (a guest program
+built to run without OVM, the evaluation's baseline, selected with
+``select_image`` like any image); any state reaches any other.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from pathlib import Path
 
 import attr
@@ -16,7 +19,7 @@ from labgrid.factory import target_factory
 from labgrid.step import step
 from labgrid.strategy import Strategy, StrategyError, never_retry
 
-from .banner import BANNER_PATTERN, Banner
+from .banner import BANNER_PATTERN, NATIVE_BANNER_PATTERN, Banner, NativeBanner
 from .console import ConsoleTimeout, ConsoleTranscript
 
 
@@ -24,6 +27,7 @@ class Status(enum.Enum):
     unknown = 0
     off = 1
     ovm = 2
+    native = 3
 
 
 class BootError(Exception):
@@ -45,6 +49,7 @@ class OVMStrategy(Strategy):
         super().__attrs_post_init__()
         self.transcript: ConsoleTranscript | None = None
         self.banner: Banner | None = None
+        self.native_banner: NativeBanner | None = None
         self._default_image: str | None = None
 
     def select_image(self, image: Path | None) -> None:
@@ -81,9 +86,15 @@ class OVMStrategy(Strategy):
                 self.transcript.stop()
             self.transcript = None
             self.banner = None
+            self.native_banner = None
         elif status == Status.ovm:
             self.transition(Status.off)
-            self._boot()
+            self.banner = Banner.from_match(self._boot(BANNER_PATTERN, "OVM's boot banner"))
+        elif status == Status.native:
+            self.transition(Status.off)
+            self.native_banner = NativeBanner.from_match(
+                self._boot(NATIVE_BANNER_PATTERN, "a native program's NATIVE line")
+            )
         self.status = status
 
     def force(self, status):
@@ -91,17 +102,14 @@ class OVMStrategy(Strategy):
             status = Status[status]
         self.status = status
 
-    def _boot(self) -> None:
+    def _boot(self, banner: re.Pattern[str], what: str) -> re.Match[str]:
         self.target.activate(self.console)
         self.transcript = ConsoleTranscript(self.console)
         self.power.on()
         self.transcript.start()
         try:
-            match = self.transcript.wait_for(
-                BANNER_PATTERN, self.boot_timeout, what="OVM's boot banner"
-            )
+            return self.transcript.wait_for(banner, self.boot_timeout, what=what)
         except ConsoleTimeout as timeout:
             self.power.off()
             self.transcript.stop()
             raise BootError(str(timeout)) from None
-        self.banner = Banner.from_match(match)

@@ -21,9 +21,9 @@ struct cpu *this_cpu(void)
 	return &cpus[cpu_id()];
 }
 
-void core_entry(enum entry_kind kind)
+void core_entry(u32 core, enum entry_kind kind)
 {
-	this_cpu()->entries[kind]++;
+	cpus[core].entries[kind]++;
 }
 
 static void switch_to(struct cpu *cpu, struct vcpu *next)

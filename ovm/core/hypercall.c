@@ -123,7 +123,7 @@ static s32 hc_core_stats(struct vcpu *vcpu, u32 *args)
 		return OVM_E_INVAL;
 	const struct cpu *cpu = &cpus[args[1]];
 	args[1] = cpu->entries[ENTRY_SMC];
-	args[2] = cpu->entries[ENTRY_FIQ];
+	args[2] = cpu->entries[ENTRY_FIQ] + irq_lines[args[1]].fast_deliveries;
 	args[3] = cpu->entries[ENTRY_IRQ];
 	return OVM_OK;
 }
@@ -196,7 +196,7 @@ static s32 hc_info(struct vcpu *vcpu, u32 *args)
 			.run_queue = cpu->rq.nrun,
 			.wait_queue = cpu->rq.nwait,
 			.entries_smc = cpu->entries[ENTRY_SMC],
-			.entries_fiq = cpu->entries[ENTRY_FIQ],
+			.entries_fiq = cpu->entries[ENTRY_FIQ] + irq_lines[c].fast_deliveries,
 			.entries_irq = cpu->entries[ENTRY_IRQ],
 		};
 	}

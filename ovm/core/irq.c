@@ -10,11 +10,22 @@
 #include <core/console.h>
 #include <core/irq.h>
 #include <core/vm.h>
+#include <stddef.h>
 
-static struct vcpu *targets[OVM_MAX_CORES][VIRQ_HW_LINES];
+struct irq_lines irq_lines[OVM_MAX_CORES];
+
+_Static_assert(offsetof(struct vcpu, regs) == 0, "monitor.S frame");
+_Static_assert(offsetof(struct vcpu, virq.pending) == VCPU_VIRQ_PENDING, "irq_layout.h");
+_Static_assert(offsetof(struct vcpu, lines) == VCPU_IRQ_LINES, "irq_layout.h");
+_Static_assert(IRQ_LINES_COUNT == VIRQ_HW_LINES, "irq_layout.h");
+_Static_assert(offsetof(struct irq_lines, gicc) == IRQ_LINES_GICC, "irq_layout.h");
+_Static_assert(offsetof(struct irq_lines, gicd_icenabler) == IRQ_LINES_ICENABLER, "irq_layout.h");
+_Static_assert(offsetof(struct irq_lines, fast_deliveries) == IRQ_LINES_FAST_DELIVERIES,
+	       "irq_layout.h");
 
 void irq_routes_init(u32 core)
 {
+	arch_irq_fast_regs(&irq_lines[core].gicc, &irq_lines[core].gicd_icenabler);
 	for (u32 i = 0; i < irq_route_count; i++) {
 		const struct irq_route *route = &irq_routes[i];
 		if (route->core != core || vm_configs[route->vm].level == LEVEL_HRT)
@@ -26,7 +37,7 @@ void irq_routes_init(u32 core)
 		}
 		for (u32 v = 0; v < vcpu_count; v++)
 			if (vcpus[v].vm->id == route->vm && vcpus[v].id == route->vcpu)
-				targets[core][route->irq] = &vcpus[v];
+				irq_lines[core].targets[route->irq] = &vcpus[v];
 		arch_irq_claim(route->irq, core);
 	}
 }
@@ -41,7 +52,7 @@ void irq_dispatch(u32 irq)
 		cpu->event_at = SCHED_NEVER;
 		return;
 	}
-	struct vcpu *target = irq < VIRQ_HW_LINES ? targets[core][irq] : NULL;
+	struct vcpu *target = irq < VIRQ_HW_LINES ? irq_lines[core].targets[irq] : NULL;
 	arch_irq_mask(irq);
 	if (!target) {
 		console_printf("[ovm] core%u: unrouted interrupt %u masked\n", core, irq);

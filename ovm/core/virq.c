@@ -1,10 +1,5 @@
 #include <core/virq.h>
 
-static u32 bit_of(u32 id)
-{
-	return id < VIRQ_HW_LINES ? id : VIRQ_HW_LINES + (id - OVM_VIRQ_TIMER);
-}
-
 static u32 id_of(u32 bit)
 {
 	return bit < VIRQ_HW_LINES ? bit : OVM_VIRQ_TIMER + (bit - VIRQ_HW_LINES);
@@ -13,13 +8,6 @@ static u32 id_of(u32 bit)
 bool virq_valid(u32 id)
 {
 	return id < VIRQ_HW_LINES || (id >= OVM_VIRQ_TIMER && id < OVM_VIRQ_TIMER + VIRQ_OVM_IDS);
-}
-
-void virq_raise(struct virq *v, u32 id)
-{
-	u32 bit = bit_of(id);
-
-	v->pending[bit / 32] |= BIT(bit % 32);
 }
 
 bool virq_any_pending(const struct virq *v)
@@ -47,7 +35,7 @@ bool virq_eoi(struct virq *v, u32 id)
 {
 	if (!virq_valid(id))
 		return false;
-	u32 bit = bit_of(id);
+	u32 bit = virq_bit_of(id);
 	if (!(v->active[bit / 32] & BIT(bit % 32)))
 		return false;
 	v->active[bit / 32] &= ~BIT(bit % 32);

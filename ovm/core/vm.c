@@ -1,5 +1,6 @@
 #include <arch/arch.h>
 #include <core/console.h>
+#include <core/irq.h>
 #include <core/vm.h>
 #include <lib/string.h>
 
@@ -41,6 +42,7 @@ static void create_vcpu(struct vm *vm, u32 core, const struct arch_context *rese
 	vcpu->id = vm->vcpu_count++;
 	vcpu_count++;
 	vcpu->core = core;
+	vcpu->lines = &irq_lines[core];
 	vcpu->ctx = *reset;
 	arch_context_use_table(&vcpu->ctx, vm->id);
 	/* The vCPU count is known once all are created: vms_create fills in r1. */

@@ -155,19 +155,6 @@ arch_context_restore:
 	cp15_secure_access r3
 	bx	lr
 
-/*
- * void arch_irq_bank_write(u32 lr, u32 spsr): the IRQ-mode LR and SPSR, as
- * the exception entry that OVM emulates for an injected interrupt sets them.
- * r0 = return link for the guest's handler, r1 = the interrupted CPSR.
- */
-	.global arch_irq_bank_write
-arch_irq_bank_write:
-	cps	#0x12
-	mov	lr, r0
-	msr	spsr_cxsf, r1
-	cps	#0x16
-	bx	lr
-
 /* u32 arch_ns_read_vbar(void), u32 arch_ns_read_sctlr(void): the running guest's own. */
 	.global arch_ns_read_vbar
 arch_ns_read_vbar:

@@ -12,7 +12,6 @@
 #define GICD_CTLR 0x000
 #define GICD_IGROUPR 0x080
 #define GICD_ISENABLER 0x100
-#define GICD_ICENABLER 0x180
 #define GICD_ICPENDR 0x280
 #define GICD_IPRIORITYR 0x400
 #define GICD_ITARGETSR 0x800
@@ -20,8 +19,6 @@
 #define GICC_CTLR 0x00
 #define GICC_PMR 0x04
 #define GICC_BPR 0x08
-#define GICC_IAR 0x0c
-#define GICC_EOIR 0x10
 
 #define GICD_CTLR_ENABLE_GRP0 BIT(0)
 #define GICD_CTLR_ENABLE_GRP1 BIT(1)
@@ -83,11 +80,6 @@ void gic_claim(u32 irq, u8 priority, u32 core)
 	mmio_write32(GICD_BASE + GICD_ISENABLER + (irq / 32) * 4, bit);
 }
 
-void gic_mask(u32 irq)
-{
-	mmio_write32(GICD_BASE + GICD_ICENABLER + (irq / 32) * 4, BIT(irq % 32));
-}
-
 void gic_unmask(u32 irq)
 {
 	mmio_write32(GICD_BASE + GICD_ISENABLER + (irq / 32) * 4, BIT(irq % 32));
@@ -111,12 +103,8 @@ void arch_irq_unmask(u32 irq)
 	gic_unmask(irq);
 }
 
-u32 gic_ack(void)
+void arch_irq_fast_regs(u32 *gicc, u32 *gicd_icenabler)
 {
-	return mmio_read32(GICC_BASE + GICC_IAR);
-}
-
-void gic_eoi(u32 iar)
-{
-	mmio_write32(GICC_BASE + GICC_EOIR, iar);
+	*gicc = GICC_BASE;
+	*gicd_icenabler = GICD_BASE + GICD_ICENABLER;
 }

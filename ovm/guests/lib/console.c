@@ -9,7 +9,7 @@ struct line_buffer {
 static void flush(struct line_buffer *buf)
 {
 	if (buf->len)
-		hypercall(HC_CONSOLE_WRITE, (u32)(uintptr_t)buf->text, buf->len, 0);
+		platform_console_write(buf->text, buf->len);
 	buf->len = 0;
 }
 

@@ -1,4 +1,8 @@
-/* What every paravirtual guest has: hypercalls, a console through OVM, time, interrupts. */
+/*
+ * What every guest program has: a console, time, interrupts, and (under
+ * OVM) hypercalls. The platform layer is lib/ovm/ for a VM, lib/native/ for
+ * the same program run without OVM; only lib/ovm/ programs may use hypercalls.
+ */
 #ifndef GUEST_H
 #define GUEST_H
 
@@ -31,7 +35,7 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1);
 /* Called from the IRQ vector with IRQs masked; each guest that takes interrupts defines it. */
 void guest_irq(void);
 
-/* What OVM says of the board; filled by platform_init(). */
+/* The board as the program sees it; filled by platform_init(). */
 struct platform {
 	u32 timer_hz;
 	u32 periph_base;
@@ -39,6 +43,8 @@ struct platform {
 };
 extern struct platform platform;
 void platform_init(void);
+/* Write text to the console: through OVM, or to the UART when native. */
+void platform_console_write(const char *text, u32 len);
 
 /* Read a word that may not be mapped: false if the read faulted (OVM did not map it). */
 bool guest_probe_read(u32 addr, u32 *value);

@@ -1,7 +1,5 @@
 #include "guest.h"
-
-#define GTIMER_COUNTER_LO 0x200
-#define GTIMER_COUNTER_HI 0x204
+#include "periph.h"
 
 struct platform platform;
 
@@ -15,13 +13,6 @@ bool guest_probe_read(u32 addr, u32 *value)
 	bool mapped = probe_state == 1;
 	probe_state = 0;
 	return mapped;
-}
-
-void platform_init(void)
-{
-	struct hc_result r = hypercall(HC_PLATFORM_INFO, 0, 0, 0);
-
-	platform = (struct platform){ r.r1, r.r2, r.r3 };
 }
 
 u64 now_ticks(void)
@@ -53,15 +44,4 @@ __attribute__((noreturn)) void guest_fault(u32 kind, u32 where)
 	gprintf("FAULT: %s at %p\n", fault_names[kind], (void *)(uintptr_t)where);
 	for (;;)
 		wait_for_interrupt();
-}
-
-/* Guests that take no interrupts: anything that arrives is acknowledged and ended. */
-__attribute__((weak)) void guest_irq(void)
-{
-	for (;;) {
-		u32 id = hypercall(HC_IRQ_ACK, 0, 0, 0).r1;
-		if (id == OVM_IRQ_NONE)
-			return;
-		hypercall(HC_IRQ_EOI, id, 0, 0);
-	}
 }

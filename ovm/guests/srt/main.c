@@ -81,9 +81,9 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 period_us, u32 work_us)
 		if (jobs % report_every == 0) {
 			struct hc_result rt = hypercall(HC_RT_STATUS, 0, 0, 0);
 			gprintf("%u jobs: OVM counted %u done, %u deadline misses; miss handler ran %u "
-				"times; worst detection delay %u us\n",
+				"times; worst detection delay %u us (%u ticks)\n",
 				jobs, rt.r2 - base.r2, rt.r1 - base.r1, handler_runs - base_runs,
-				ticks_to_us(max_detect_ticks));
+				ticks_to_us(max_detect_ticks), max_detect_ticks);
 		}
 	}
 }

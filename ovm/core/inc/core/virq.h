@@ -21,7 +21,20 @@ struct virq {
 };
 
 bool virq_valid(u32 id);
-void virq_raise(struct virq *v, u32 id);
+
+/* Where id lives in the bitmaps: hardware lines first, then OVM's own ids. */
+static inline u32 virq_bit_of(u32 id)
+{
+	return id < VIRQ_HW_LINES ? id : VIRQ_HW_LINES + (id - OVM_VIRQ_TIMER);
+}
+
+/* Inline: on the path of every forwarded interrupt. */
+static inline void virq_raise(struct virq *v, u32 id)
+{
+	u32 bit = virq_bit_of(id);
+
+	v->pending[bit / 32] |= BIT(bit % 32);
+}
 bool virq_any_pending(const struct virq *v);
 /* The lowest pending id, now active; OVM_IRQ_NONE if nothing is pending. */
 u32 virq_ack(struct virq *v);

@@ -17,12 +17,16 @@ struct vm {
 	bool console_at_line_start;
 };
 
+struct irq_lines;
+
 struct vcpu {
-	/* First member: monitor.S saves the guest straight into it. */
+	/* First member: monitor.S saves the guest straight into it. Then what its
+	 * FIQ fast path reads next to the frame (core/irq_layout.h). */
 	struct arch_regs regs;
+	struct virq virq;
+	struct irq_lines *lines;
 	struct arch_context ctx;
 	struct sched_entity se;
-	struct virq virq;
 	struct vm *vm;
 	u32 id;
 	u32 core;

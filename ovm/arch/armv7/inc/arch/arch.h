@@ -51,6 +51,9 @@ void arch_irq_unmask(u32 irq);
 void arch_irq_poll(void);
 void arch_wait_for_interrupt(void);
 
+/* The GIC addresses the monitor's FIQ fast path uses (core/irq_layout.h). */
+void arch_irq_fast_regs(u32 *gicc, u32 *gicd_icenabler);
+
 /* Emulate an IRQ exception into the running guest (its banked registers are live). */
 void arch_inject_irq(struct arch_regs *regs);
 bool arch_guest_irqs_masked(const struct arch_regs *regs);
@@ -59,7 +62,7 @@ __attribute__((noreturn)) void arch_enter_guest(struct arch_regs *regs);
 
 /* The core's side of the world switch (core/entry.c). */
 enum entry_kind { ENTRY_SMC, ENTRY_FIQ, ENTRY_IRQ, ENTRY_KINDS };
-void core_entry(enum entry_kind kind);
+void core_entry(u32 core, enum entry_kind kind);
 void hypercall_dispatch(struct arch_regs *regs);
 void irq_dispatch(u32 irq);
 /* The frame to resume: the same vCPU or the one the scheduler picked. */

@@ -1,0 +1,142 @@
+"""The evaluation's experiments: what each boots, and which lines end it.
+
+Each experiment is one boot through the target's ``OVMStrategy``: the native
+baseline (the latency probe without OVM), OVM with the probe alone on its
+HRT core, OVM with the SRT and NRT probes sharing a core, and the two
+deadline experiments of the paper. Probes print their samples as records
+after measuring; the console of every experiment is kept as its log.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lab.firmware.build import build
+from lab.firmware.native import build_native
+from lab.records import ParsedRecords, parse_records
+from lab.strategy import OVMStrategy
+
+# The latency probe's arguments: a 100 us period, 1,000 samples.
+LATENCY_ARGS = (100, 1000)
+
+
+class EvaluationError(Exception):
+    """An experiment did not produce what it must; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    # What is booted: a scenario of OVM's, or a guest program run natively.
+    scenario: str | None = None
+    native_program: str | None = None
+    # Lines that end the experiment, by name; their groups are its results.
+    done: dict[str, str] = field(default_factory=dict)
+    timeout_s: float = 120.0
+
+    @property
+    def image(self) -> str:
+        if self.native_program:
+            return f"native {self.native_program}"
+        return f"OVM scenario {self.scenario}"
+
+
+EXPERIMENTS: tuple[Experiment, ...] = (
+    Experiment(
+        "native", native_program="latency",
+        done={"probe": r"^latency probe: done$"},
+    ),
+    Experiment(
+        "hrt", scenario="eval-hrt",
+        done={"probe": r"^\[hrt\] latency probe: done$"},
+    ),
+    Experiment(
+        "shared", scenario="eval-shared",
+        done={"srt": r"^\[srt\] SRT probe: done$", "nrt": r"^\[nrt\] NRT probe: done$"},
+    ),
+    Experiment(
+        "schedulable", scenario="paper-eval",
+        done={"srt": r"^\[srt\] 10000 jobs: OVM counted (?P<done>\d+) done, "
+                     r"(?P<misses>\d+) deadline misses; miss handler ran (?P<runs>\d+) times;"},
+    ),
+    Experiment(
+        "overload", scenario="srt-overload",
+        done={"srt": r"^\[srt\] 100 jobs: OVM counted (?P<done>\d+) done, "
+                     r"(?P<misses>\d+) deadline misses; miss handler ran (?P<runs>\d+) times; "
+                     r"worst detection delay (?P<delay_us>\d+) us \((?P<delay_ticks>\d+) ticks\)$"},
+    ),
+)
+
+
+@dataclass
+class ExperimentResult:
+    experiment: Experiment
+    build: str  # the build id the image reported (commit, -dirty if so)
+    console: str
+    records: ParsedRecords
+    lines: dict[str, dict[str, str]]  # each done line's named groups
+    wall_s: float
+
+    def samples(self, series: str) -> np.ndarray:
+        return self.records.samples(series)["value"].to_numpy(dtype=np.int64)
+
+
+Progress = Callable[[str], None]
+
+
+def run_experiment(
+    experiment: Experiment,
+    strategy: OVMStrategy,
+    board: str,
+    repo_root: Path,
+    log_dir: Path,
+    progress: Progress = print,
+) -> ExperimentResult:
+    """Build and boot one experiment, wait for its end lines, keep its console log."""
+    progress(f"[eval] {experiment.name}: building {experiment.image} for {board}")
+    if experiment.native_program:
+        image = build_native(board, experiment.native_program, LATENCY_ARGS, repo_root=repo_root).elf
+        state = "native"
+    else:
+        assert experiment.scenario
+        image = build(board, experiment.scenario, repo_root=repo_root).elf
+        state = "ovm"
+    started = time.monotonic()
+    progress(f"[eval] {experiment.name}: booting and measuring (up to {experiment.timeout_s:.0f} s)")
+    strategy.select_image(image)
+    strategy.transition(state)
+    transcript = strategy.transcript
+    assert transcript is not None
+    build_id = strategy.banner.build if strategy.banner else strategy.native_banner.build
+    try:
+        lines = {
+            key: transcript.wait_for(pattern, experiment.timeout_s,
+                                     what=f"{experiment.name}: /{pattern}/").groupdict()
+            for key, pattern in experiment.done.items()
+        }
+    finally:
+        console = transcript.text
+        log_dir.mkdir(parents=True, exist_ok=True)
+        (log_dir / f"{experiment.name}.log").write_text(console)
+        strategy.transition("off")
+    records = parse_records(console)
+    if records.rejected:
+        reasons = "; ".join(f"{r.vm or 'native'} {r.series}: {r.reason}" for r in records.rejected)
+        raise EvaluationError(f"{experiment.name}: records rejected ({reasons}); "
+                              f"see {log_dir / (experiment.name + '.log')}")
+    wall = time.monotonic() - started
+    progress(f"[eval] {experiment.name}: done in {wall:.1f} s of wall time")
+    return ExperimentResult(experiment, build_id, console, records, lines, wall)
+
+
+def experiment(name: str) -> Experiment:
+    for candidate in EXPERIMENTS:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"no experiment {name!r} (have: {', '.join(e.name for e in EXPERIMENTS)})")
+

@@ -1,0 +1,70 @@
+"""Run the whole evaluation on one labgrid target and write its results.
+
+Writes ``summary.json`` and one console log per experiment into the output
+directory, and prints the table beside the paper's figures. The Linux
+baseline runs only where the target is QEMU (it boots Debian's kernel on the
+same emulated machine, outside labgrid).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from labgrid import Target
+
+from lab import linux_baseline
+from lab.firmware.loader import load_board
+from lab.provenance import target_provenance
+
+from .experiments import EXPERIMENTS, Experiment, ExperimentResult, Progress, run_experiment
+from .measures import Timebase
+from .summary import build_summary, table
+
+
+def ovm_board(target: Target) -> str:
+    board = target.env.config.get_option("ovm_board", None) if target.env else None
+    if not board:
+        raise ValueError("the environment's options.ovm_board names no board")
+    return board
+
+
+def run_evaluation(
+    target: Target,
+    env_file: Path,
+    out_dir: Path,
+    repo_root: Path,
+    *,
+    experiments: Iterable[Experiment] = EXPERIMENTS,
+    progress: Progress = print,
+) -> dict[str, Any]:
+    board = ovm_board(target)
+    strategy = target.get_driver("OVMStrategy")
+    provenance = target_provenance(target, board, repo_root)
+    timebase = Timebase(load_board(repo_root / "ovm", board).private_timer_hz,
+                        provenance.icount_shift)
+    results: dict[str, ExperimentResult] = {}
+    try:
+        for experiment in experiments:
+            results[experiment.name] = run_experiment(
+                experiment, strategy, board, repo_root, out_dir, progress)
+    finally:
+        strategy.select_image(None)
+
+    linux_ns = linux_method = None
+    if provenance.board_kind == "qemu":
+        progress("[eval] linux: booting Debian's armmp kernel on the same QEMU machine")
+        baseline = linux_baseline.measure(provenance.icount_shift, env_file=env_file)
+        (out_dir / "linux.log").write_text(baseline.console)
+        progress(f"[eval] linux: done in {baseline.wall_seconds:.1f} s of wall time")
+        linux_ns, linux_method = baseline.samples.to_numpy(), baseline.method
+    else:
+        progress("[eval] linux: skipped (the baseline boots on QEMU only)")
+
+    summary = build_summary(results, timebase, provenance, linux_ns, linux_method)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    progress("\n" + table(summary))
+    return summary

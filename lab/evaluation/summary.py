@@ -1,0 +1,160 @@
+"""``summary.json`` and the table beside the paper's figures.
+
+Figures come from the experiments' records (``experiments``) through
+``measures``. The summary holds no wall-clock readings: under ``-icount`` two
+runs of the same commit give the same file, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from lab.provenance import Provenance
+
+from .experiments import ExperimentResult
+from .measures import SwitchSamples, Timebase, pair_switches, stats
+
+SWITCH_SAMPLES = 1000
+
+# The paper's figures (ZC702, Cortex-A9 at 800 MHz, private timer at 400 MHz): ns on silicon.
+PAPER: dict[str, Any] = {
+    "origin": "OVM paper, ZC702 (Cortex-A9 800 MHz, private timer 400 MHz), 1,000 samples",
+    "unit": "ns on silicon",
+    "irq_latency_ns": {
+        "native": {"min": 70, "mean": 70, "max": 70},
+        "HRT": {"min": 70, "mean": 70, "max": 70},
+        "SRT/NRT": {"min": 140, "mean": 150, "max": 170},
+    },
+    "context_switch_ns": {
+        "ovm": {"min": 270, "mean": 280, "max": 330},
+        "linux": {"min": 510, "mean": 720, "max": 1000},
+    },
+    "deadline": {"overload": {"detect_within_ns": 200_000}},
+}
+
+
+def irq_latencies(results: Mapping[str, ExperimentResult], timebase: Timebase) -> dict[str, Any]:
+    series = {
+        "native": results["native"].samples("irq_latency.direct"),
+        "HRT": results["hrt"].samples("irq_latency.direct"),
+        "SRT": results["shared"].samples("irq_latency.SRT"),
+        "NRT": results["shared"].samples("irq_latency.NRT"),
+    }
+    return {level: stats(timebase.ns(ticks), timebase) for level, ticks in series.items()}
+
+
+def switches(results: Mapping[str, ExperimentResult]) -> SwitchSamples:
+    shared = results["shared"]
+    paired = pair_switches(
+        shared.samples("switch_in.SRT"), shared.samples("switch_out.SRT"),
+        shared.samples("gap_begin.NRT"), shared.samples("gap_end.NRT"),
+    )
+    return SwitchSamples(
+        yielding=paired.yielding[:SWITCH_SAMPLES],
+        preempting=paired.preempting[:SWITCH_SAMPLES],
+        unpaired=paired.unpaired,
+    )
+
+
+def build_summary(
+    results: Mapping[str, ExperimentResult],
+    timebase: Timebase,
+    provenance: Provenance,
+    linux_switch_ns: np.ndarray | None,
+    linux_method: str | None,
+) -> dict[str, Any]:
+    switch = switches(results)
+    context_switch: dict[str, Any] = {
+        "ovm": stats(timebase.ns(switch.yielding), timebase),
+        "ovm_preempt": stats(timebase.ns(switch.preempting), timebase),
+    }
+    if linux_switch_ns is not None:
+        context_switch["linux"] = stats(linux_switch_ns, timebase)
+        context_switch["ovm_to_linux_mean_ratio"] = round(
+            context_switch["ovm"]["mean"] / context_switch["linux"]["mean"], 3)
+    schedulable = results["schedulable"].lines["srt"]
+    overload = results["overload"].lines["srt"]
+    return {
+        **provenance.as_dict(),
+        "timer_hz": timebase.timer_hz,
+        "builds": {name: result.build for name, result in results.items()},
+        "irq_latency_ns": irq_latencies(results, timebase),
+        "irq_deferred_ns": {
+            "NRT": stats(timebase.ns(results["shared"].samples("irq_deferred.NRT")), timebase),
+        },
+        "context_switch_ns": context_switch,
+        "deadline": {
+            "schedulable": {
+                "periods": int(schedulable["done"]),
+                "misses": int(schedulable["misses"]),
+                "handler_runs": int(schedulable["runs"]),
+            },
+            "overload": {
+                "jobs": int(overload["done"]),
+                "misses": int(overload["misses"]),
+                "detected": int(overload["runs"]),
+                "max_detect_ns": float(timebase.ns(np.array([int(overload["delay_ticks"])]))[0]),
+            },
+        },
+        "method": {
+            "irq_latency": "core's private timer (watchdog in timer mode for NRT) in auto-reload "
+                           "mode; the handler's first act reads its counter: ticks since expiry",
+            "context_switch_ovm": "SRT vm_exit -> NRT: the SRT's last global-timer read before "
+                                  "its vm_exit to the NRT's first read after it (ovm); NRT -> "
+                                  "SRT at the SRT's release (ovm_preempt)",
+            "context_switch_linux": linux_method,
+            "switch_unpaired_jobs": switch.unpaired,
+        },
+        "paper": PAPER,
+    }
+
+
+def _cell(figures: Mapping[str, Any] | None, shift: int | None) -> str:
+    if not figures or not figures.get("n"):
+        return "-"
+    text = f"{figures['min']:.0f}/{figures['mean']:.0f}/{figures['max']:.0f}"
+    if shift is not None:
+        ins = figures["instructions"]
+        text += f"  ({ins['min']:.1f}/{ins['mean']:.1f}/{ins['max']:.1f} instr)"
+    return text
+
+
+def table(summary: Mapping[str, Any]) -> str:
+    """The results beside the paper's, each column with its unit and origin."""
+    shift = summary["icount_shift"]
+    ours = (f"{summary['board']}, timing={summary['timing']}"
+            + (f", shift={shift}: virtual ns = {2**shift} x instructions" if shift is not None
+               else ": ns"))
+    paper = PAPER
+    latency, switch = summary["irq_latency_ns"], summary["context_switch_ns"]
+    rows = [
+        ("IRQ latency, native", "70", _cell(latency["native"], shift)),
+        ("IRQ latency, HRT", "70 (every time)", _cell(latency["HRT"], shift)),
+        ("IRQ latency, SRT", "140/150/170", _cell(latency["SRT"], shift)),
+        ("IRQ latency, NRT (at once)", "140/150/170", _cell(latency["NRT"], shift)),
+        ("IRQ, NRT deferred to dispatch", "-", _cell(summary["irq_deferred_ns"]["NRT"], shift)),
+        ("vCPU switch SRT->NRT", "270/280/330", _cell(switch["ovm"], shift)),
+        ("vCPU switch NRT->SRT (release)", "-", _cell(switch["ovm_preempt"], shift)),
+        ("Linux process switch", "510/720/1000", _cell(switch.get("linux"), shift)),
+    ]
+    deadline = summary["deadline"]
+    sched, over = deadline["schedulable"], deadline["overload"]
+    width = max(len(r[0]) for r in rows)
+    lines = [
+        f"{'':<{width}}  {'paper: ' + paper['unit']:<18}  ours: {ours}",
+        f"{'':<{width}}  {'min/mean/max':<18}  min/mean/max",
+    ]
+    lines += [f"{name:<{width}}  {theirs:<18}  {mine}" for name, theirs, mine in rows]
+    if "ovm_to_linux_mean_ratio" in switch:
+        lines.append(f"{'switch ratio OVM/Linux (mean)':<{width}}  {'0.39':<18}  "
+                     f"{switch['ovm_to_linux_mean_ratio']}")
+    lines.append(f"{'deadline, schedulable':<{width}}  {'no misses':<18}  "
+                 f"{sched['misses']} misses in {sched['periods']} periods")
+    lines.append(f"{'deadline, overload':<{width}}  {'within 200 us':<18}  "
+                 f"{over['detected']}/{over['misses']} misses detected, worst "
+                 f"{over['max_detect_ns'] / 1000:.1f} us after the deadline")
+    lines.append(f"(paper: {paper['origin']}; ours: commit {summary['commit']})")
+    return "\n".join(lines)
