@@ -9,18 +9,23 @@ same emulated machine, outside labgrid).
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from labgrid import Target
 
 from lab import linux_baseline
 from lab.firmware.loader import load_board
-from lab.provenance import target_provenance
+from lab.provenance import Provenance, target_provenance
 
 from .experiments import EXPERIMENTS, Experiment, ExperimentResult, Progress, run_experiment
 from .measures import Timebase
+from .samples import sample_frame, scalar_frame
 from .summary import build_summary, table
 
 
@@ -31,6 +36,17 @@ def ovm_board(target: Target) -> str:
     return board
 
 
+@dataclass(frozen=True)
+class EvaluationRun:
+    """One evaluation: its figures, every sample behind them, and where they came from."""
+
+    summary: dict[str, Any]
+    samples: pd.DataFrame  # lab.evaluation.samples.SAMPLE_COLUMNS
+    scalars: pd.DataFrame  # lab.evaluation.samples.SCALAR_COLUMNS
+    provenance: Provenance
+    started_ns: int  # wall clock at the start, ns since the epoch: the run's time in the store
+
+
 def run_evaluation(
     target: Target,
     env_file: Path,
@@ -39,7 +55,8 @@ def run_evaluation(
     *,
     experiments: Iterable[Experiment] = EXPERIMENTS,
     progress: Progress = print,
-) -> dict[str, Any]:
+) -> EvaluationRun:
+    started_ns = time.time_ns()
     board = ovm_board(target)
     strategy = target.get_driver("OVMStrategy")
     provenance = target_provenance(target, board, repo_root)
@@ -63,8 +80,11 @@ def run_evaluation(
     else:
         progress("[eval] linux: skipped (the baseline boots on QEMU only)")
 
-    summary = build_summary(results, timebase, provenance, linux_ns, linux_method)
+    samples, unpaired = sample_frame(results, timebase, linux_ns)
+    scalars = scalar_frame(results, timebase)
+    builds = {name: result.build for name, result in results.items()}
+    summary = build_summary(samples, scalars, timebase, provenance, builds, unpaired, linux_method)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     progress("\n" + table(summary))
-    return summary
+    return EvaluationRun(summary, samples, scalars, provenance, started_ns)

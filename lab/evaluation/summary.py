@@ -10,14 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
+import pandas as pd
 
 from lab.provenance import Provenance
 
-from .experiments import ExperimentResult
-from .measures import SwitchSamples, Timebase, pair_switches, stats
-
-SWITCH_SAMPLES = 1000
+from .measures import Timebase, stats
 
 # The paper's figures (ZC702, Cortex-A9 at 800 MHz, private timer at 400 MHz): ns on silicon.
 PAPER: dict[str, Any] = {
@@ -36,69 +33,39 @@ PAPER: dict[str, Any] = {
 }
 
 
-def irq_latencies(results: Mapping[str, ExperimentResult], timebase: Timebase) -> dict[str, Any]:
-    series = {
-        "native": results["native"].samples("irq_latency.direct"),
-        "HRT": results["hrt"].samples("irq_latency.direct"),
-        "SRT": results["shared"].samples("irq_latency.SRT"),
-        "NRT": results["shared"].samples("irq_latency.NRT"),
-    }
-    return {level: stats(timebase.ns(ticks), timebase) for level, ticks in series.items()}
-
-
-def switches(results: Mapping[str, ExperimentResult]) -> SwitchSamples:
-    shared = results["shared"]
-    paired = pair_switches(
-        shared.samples("switch_in.SRT"), shared.samples("switch_out.SRT"),
-        shared.samples("gap_begin.NRT"), shared.samples("gap_end.NRT"),
-    )
-    return SwitchSamples(
-        yielding=paired.yielding[:SWITCH_SAMPLES],
-        preempting=paired.preempting[:SWITCH_SAMPLES],
-        unpaired=paired.unpaired,
-    )
+def _stats_of(samples: pd.DataFrame, measurement: str, timebase: Timebase) -> dict[str, Any]:
+    chosen = samples[samples["measurement"] == measurement]
+    return {key: stats(group["value_ns"].to_numpy(), timebase)
+            for key, group in chosen.groupby("key", sort=False)}
 
 
 def build_summary(
-    results: Mapping[str, ExperimentResult],
+    samples: pd.DataFrame,
+    scalars: pd.DataFrame,
     timebase: Timebase,
     provenance: Provenance,
-    linux_switch_ns: np.ndarray | None,
+    builds: Mapping[str, str],
+    unpaired_switches: int,
     linux_method: str | None,
 ) -> dict[str, Any]:
-    switch = switches(results)
-    context_switch: dict[str, Any] = {
-        "ovm": stats(timebase.ns(switch.yielding), timebase),
-        "ovm_preempt": stats(timebase.ns(switch.preempting), timebase),
-    }
-    if linux_switch_ns is not None:
-        context_switch["linux"] = stats(linux_switch_ns, timebase)
+    """summary.json from the run's sample and scalar tables (``samples``)."""
+    context_switch = _stats_of(samples, "context_switch", timebase)
+    if "linux" in context_switch:
         context_switch["ovm_to_linux_mean_ratio"] = round(
             context_switch["ovm"]["mean"] / context_switch["linux"]["mean"], 3)
-    schedulable = results["schedulable"].lines["srt"]
-    overload = results["overload"].lines["srt"]
+    deadline: dict[str, dict[str, float | int]] = {}
+    for row in scalars[scalars["measurement"] == "deadline"].itertuples():
+        value = row.value
+        deadline.setdefault(row.key, {})[row.field] = (
+            int(value) if float(value).is_integer() and row.field != "max_detect_ns" else value)
     return {
         **provenance.as_dict(),
         "timer_hz": timebase.timer_hz,
-        "builds": {name: result.build for name, result in results.items()},
-        "irq_latency_ns": irq_latencies(results, timebase),
-        "irq_deferred_ns": {
-            "NRT": stats(timebase.ns(results["shared"].samples("irq_deferred.NRT")), timebase),
-        },
+        "builds": dict(builds),
+        "irq_latency_ns": _stats_of(samples, "irq_latency", timebase),
+        "irq_deferred_ns": _stats_of(samples, "irq_deferred", timebase),
         "context_switch_ns": context_switch,
-        "deadline": {
-            "schedulable": {
-                "periods": int(schedulable["done"]),
-                "misses": int(schedulable["misses"]),
-                "handler_runs": int(schedulable["runs"]),
-            },
-            "overload": {
-                "jobs": int(overload["done"]),
-                "misses": int(overload["misses"]),
-                "detected": int(overload["runs"]),
-                "max_detect_ns": float(timebase.ns(np.array([int(overload["delay_ticks"])]))[0]),
-            },
-        },
+        "deadline": deadline,
         "method": {
             "irq_latency": "core's private timer (watchdog in timer mode for NRT) in auto-reload "
                            "mode; the handler's first act reads its counter: ticks since expiry",
@@ -106,7 +73,7 @@ def build_summary(
                                   "its vm_exit to the NRT's first read after it (ovm); NRT -> "
                                   "SRT at the SRT's release (ovm_preempt)",
             "context_switch_linux": linux_method,
-            "switch_unpaired_jobs": switch.unpaired,
+            "switch_unpaired_jobs": unpaired_switches,
         },
         "paper": PAPER,
     }
