@@ -41,8 +41,8 @@ class EvaluationRun:
     """One evaluation: its figures, every sample behind them, and where they came from."""
 
     summary: dict[str, Any]
-    samples: pd.DataFrame  # lab.evaluation.samples.SAMPLE_COLUMNS
-    scalars: pd.DataFrame  # lab.evaluation.samples.SCALAR_COLUMNS
+    samples: pd.DataFrame  # lab.results.schema.SAMPLE_COLUMNS
+    scalars: pd.DataFrame  # lab.results.schema.SCALAR_COLUMNS
     provenance: Provenance
     started_ns: int  # wall clock at the start, ns since the epoch: the run's time in the store
 

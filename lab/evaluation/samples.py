@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from lab.results.schema import SAMPLE_COLUMNS, SCALAR_COLUMNS
+
 from .experiments import ExperimentResult
 from .measures import Timebase, pair_switches
 
-SAMPLE_COLUMNS = ["measurement", "key", "scenario", "test", "vm", "level", "core", "seq", "value_ns"]
-SCALAR_COLUMNS = ["measurement", "key", "scenario", "test", "vm", "level", "core", "field", "value"]
 # Switches kept per direction (the SRT probe runs more jobs than this, see probe_srt).
 SWITCH_SAMPLES = 1000
 NATIVE_SCENARIO = "native-latency"

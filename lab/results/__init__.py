@@ -1,0 +1,1 @@
+"""Results: one schema for every sample, a local store, InfluxDB, reports and trends."""

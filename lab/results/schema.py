@@ -1,0 +1,170 @@
+"""The lab's result schema: one shape for every sample, in the local store and in InfluxDB.
+
+Following InfluxDB's own advice on series cardinality: what reports group by
+and that takes few values is a **tag**; everything else is a **field**,
+including identifiers that are new every run (a tag per run id or commit
+would start new series every night).
+
+==================  =======================================================
+measurement         ``irq_latency``, ``irq_deferred``, ``context_switch``:
+                    one point per sample; ``<measurement>_histogram``: one
+                    point per bucket; ``deadline``: one point per experiment
+tags                ``board`` (qemu-vexpress-a9, zc702), ``board_kind`` (qemu,
+                    zc702), ``timing`` (icount, real), ``scenario``, ``test``
+                    (the experiment), ``vm``, ``level`` (native, HRT, SRT, NRT;
+                    SRT>NRT, NRT>SRT, linux for switches), ``core``; histograms
+                    add ``le``
+fields (samples)    ``value_ns`` (float: virtual ns under icount),
+                    ``instructions`` (float, icount only: value_ns / 2^shift),
+                    ``seq`` (int), ``run_id``, ``commit`` (strings),
+                    ``icount_shift`` (int, icount only)
+fields (histogram)  ``value_ns_bucket`` (int, cumulative count of samples
+                    <= ``le``, ``le=+Inf`` counts all), ``run_id``, ``commit``
+fields (deadline)   ``periods``, ``misses``, ``handler_runs``, ``jobs``,
+                    ``detected`` (int), ``max_detect_ns`` (float), ``run_id``,
+                    ``commit``
+time                the run's start (ns since the epoch) + ``seq`` ns: unique
+                    per series within a run, and the same every time the run
+                    is written again, so a second write overwrites instead of
+                    adding (backfill is idempotent)
+==================  =======================================================
+
+Histogram buckets follow Telegraf's histogram aggregator (cumulative counts,
+an ``le`` tag), which Grafana's heatmap and histogram panels read directly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+# The rows every source of samples produces (lab.evaluation.samples), and the store keeps.
+SAMPLE_COLUMNS = ["measurement", "key", "scenario", "test", "vm", "level", "core", "seq", "value_ns"]
+SCALAR_COLUMNS = ["measurement", "key", "scenario", "test", "vm", "level", "core", "field", "value"]
+TAG_KEYS = ("board", "board_kind", "timing", "scenario", "test", "vm", "level", "core")
+SAMPLE_MEASUREMENTS = ("irq_latency", "irq_deferred", "context_switch")
+HISTOGRAM_SUFFIX = "_histogram"
+DEADLINE_MEASUREMENT = "deadline"
+# Upper bounds of the histogram buckets, ns: 1-2-5 steps from 100 ns to 1 s, then +Inf.
+BUCKET_BOUNDS_NS: tuple[float, ...] = tuple(
+    mantissa * 10.0**exponent for exponent in range(2, 9) for mantissa in (1, 2, 5)
+) + (1e9,)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Where a run came from: what every point of it carries."""
+
+    run_id: str
+    started_ns: int
+    board: str
+    board_kind: str
+    timing: str
+    icount_shift: int | None
+    commit: str
+    source: str = "lab"  # what ran it: lab, nightly, pytest, benchmark
+
+    @staticmethod
+    def new_id(started_ns: int, commit: str) -> str:
+        stamp = pd.Timestamp(started_ns, unit="ns", tz="UTC").strftime("%Y%m%dT%H%M%S")
+        return f"{stamp}-{commit}"
+
+
+@dataclass(frozen=True)
+class Point:
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, float | int | str]
+    time_ns: int
+
+    def line(self) -> str:
+        """InfluxDB line protocol (nanosecond precision)."""
+        tags = ",".join(f"{_escape_key(k)}={_escape_key(v)}" for k, v in sorted(self.tags.items()))
+        fields = ",".join(f"{_escape_key(k)}={_field_value(v)}" for k, v in self.fields.items())
+        head = _escape_key(self.measurement) + ("," + tags if tags else "")
+        return f"{head} {fields} {self.time_ns}"
+
+
+def _escape_key(text: object) -> str:
+    return str(text).replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def _field_value(value: float | int | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value)}i"
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(float(value)):
+            raise ValueError(f"InfluxDB takes no {value} as a field value")
+        return repr(float(value))
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def _tags(run: RunInfo, row: object) -> dict[str, str]:
+    return {
+        "board": run.board, "board_kind": run.board_kind, "timing": run.timing,
+        "scenario": str(row.scenario), "test": str(row.test), "vm": str(row.vm),
+        "level": str(row.level), "core": str(int(row.core)),
+    }
+
+
+def sample_points(run: RunInfo, samples: pd.DataFrame) -> Iterator[Point]:
+    """One point per sample (rows of SAMPLE_COLUMNS)."""
+    per_instruction = 2.0**run.icount_shift if run.icount_shift is not None else None
+    for row in samples.itertuples(index=False):
+        fields: dict[str, float | int | str] = {
+            "value_ns": float(row.value_ns), "seq": int(row.seq),
+            "run_id": run.run_id, "commit": run.commit,
+        }
+        if per_instruction is not None:
+            fields["instructions"] = float(row.value_ns) / per_instruction
+            fields["icount_shift"] = int(run.icount_shift)
+        yield Point(str(row.measurement), _tags(run, row), fields, run.started_ns + int(row.seq))
+
+
+def histogram_points(run: RunInfo, samples: pd.DataFrame,
+                     bounds: Sequence[float] = BUCKET_BOUNDS_NS) -> Iterator[Point]:
+    """Cumulative bucket counts per (measurement, tags), Telegraf's way."""
+    group_keys = ["measurement", "scenario", "test", "vm", "level", "core"]
+    for keys, group in samples.groupby(group_keys, sort=False):
+        values = np.sort(group["value_ns"].to_numpy())
+        first = group.iloc[0]
+        tags = _tags(run, first)
+        for index, bound in enumerate(list(bounds) + [math.inf]):
+            count = int(np.searchsorted(values, bound, side="right"))
+            yield Point(
+                f"{keys[0]}{HISTOGRAM_SUFFIX}",
+                {**tags, "le": "+Inf" if math.isinf(bound) else f"{bound:g}"},
+                {"value_ns_bucket": count, "run_id": run.run_id, "commit": run.commit},
+                run.started_ns + index,
+            )
+
+
+def deadline_points(run: RunInfo, scalars: pd.DataFrame) -> Iterator[Point]:
+    """One point per deadline experiment (rows of SCALAR_COLUMNS)."""
+    chosen = scalars[scalars["measurement"] == DEADLINE_MEASUREMENT]
+    for _, group in chosen.groupby(["scenario", "test", "vm", "level", "core"], sort=False):
+        fields: dict[str, float | int | str] = {"run_id": run.run_id, "commit": run.commit}
+        for row in group.itertuples(index=False):
+            fields[str(row.field)] = (float(row.value) if row.field.endswith("_ns")
+                                      else int(row.value))
+        yield Point(DEADLINE_MEASUREMENT, _tags(run, group.iloc[0]), fields, run.started_ns)
+
+
+@dataclass
+class RunPoints:
+    """Every point of one run, in the order they are written."""
+
+    run: RunInfo
+    points: list[Point] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, run: RunInfo, samples: pd.DataFrame, scalars: pd.DataFrame) -> "RunPoints":
+        return cls(run, [*sample_points(run, samples), *histogram_points(run, samples),
+                         *deadline_points(run, scalars)])
