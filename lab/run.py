@@ -26,6 +26,7 @@ from .evaluation.experiments import EvaluationError
 from .evaluation.run import run_evaluation
 from .firmware.errors import BuildError
 from .linux_baseline import BaselineError
+from .results.store import DEFAULT_STORE, ResultStore
 from .provenance import target_provenance
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "out" / "latest")
     parser.add_argument("--boot-only", action="store_true",
                         help="check the boot and stop: no evaluation")
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE,
+                        help="the local result store (SQLite) that keeps every run")
     args = parser.parse_args(argv)
 
     env = Environment(str(args.lg_env))
@@ -89,16 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     ok = all(e.round_trips_ok == e.round_trips for e in evidence) and banner.cores_up == banner.cores
     if not ok or args.boot_only:
         return 0 if ok else 1
-    return evaluate(args.lg_env, args.out)
+    return evaluate(args.lg_env, args.out, args.store)
 
 
-def evaluate(env_file: Path, out: Path) -> int:
+def evaluate(env_file: Path, out: Path, store_path: Path) -> int:
     print("\n[lab] the paper's evaluation: each experiment is one boot", flush=True)
     env = Environment(str(env_file))
     started = time.monotonic()
     try:
-        run_evaluation(env.get_target("main"), env_file, out, REPO_ROOT,
-                       progress=lambda line: print(line, flush=True))
+        run = run_evaluation(env.get_target("main"), env_file, out, REPO_ROOT,
+                             progress=lambda line: print(line, flush=True))
     except (StrategyError, ConsoleTimeout, EvaluationError, BaselineError, BuildError) as failure:
         cause = failure.__cause__ or failure
         print(f"[lab] evaluation failed: {cause}", file=sys.stderr)
@@ -106,8 +109,15 @@ def evaluate(env_file: Path, out: Path) -> int:
     finally:
         env.cleanup()
     print(f"\n[lab] evaluation took {time.monotonic() - started:.0f} s; "
-          f"wrote {(out / 'summary.json').relative_to(REPO_ROOT)} and a log per experiment")
+          f"wrote {_shown(out / 'summary.json')} and a log per experiment")
+    info = run.run_info(source="lab")
+    ResultStore(store_path).add_run(info, run.samples, run.scalars, run.summary)
+    print(f"[lab] run {info.run_id}: {len(run.samples)} samples kept in {_shown(store_path)}")
     return 0
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from labgrid import Target
 from lab import linux_baseline
 from lab.firmware.loader import load_board
 from lab.provenance import Provenance, target_provenance
+from lab.results.schema import RunInfo
 
 from .experiments import EXPERIMENTS, Experiment, ExperimentResult, Progress, run_experiment
 from .measures import Timebase
@@ -45,6 +46,12 @@ class EvaluationRun:
     scalars: pd.DataFrame  # lab.results.schema.SCALAR_COLUMNS
     provenance: Provenance
     started_ns: int  # wall clock at the start, ns since the epoch: the run's time in the store
+
+    def run_info(self, source: str) -> RunInfo:
+        """This run as the result store and InfluxDB know it."""
+        p = self.provenance
+        return RunInfo(RunInfo.new_id(self.started_ns, p.commit), self.started_ns, p.board,
+                       p.board_kind, p.timing, p.icount_shift, p.commit, source)
 
 
 def run_evaluation(
