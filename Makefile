@@ -9,10 +9,11 @@ BOARDS := qemu-vexpress-a9 zc702
 LG_ENV ?= env/qemu.yaml
 JOBS ?= 2
 PYTEST_ARGS ?=
+NIGHTLY_ARGS ?=
 
 PY := .venv/bin/python
 
-.PHONY: all setup firmware firmware-all lab test debug check-config clean
+.PHONY: all setup firmware firmware-all lab nightly test debug check-config clean
 
 all: firmware
 
@@ -32,6 +33,11 @@ check-config: setup
 
 lab: firmware-all
 	$(PY) -m lab.run --lg-env $(LG_ENV)
+
+# The evaluation, kept, reported, and checked for regressions over the last runs:
+# exits 1 on a regression (see README, "The nightly job"). NIGHTLY_ARGS: e.g. --from influxdb.
+nightly: firmware-all
+	$(PY) -m lab.nightly --lg-env $(LG_ENV) $(NIGHTLY_ARGS)
 
 test: firmware-all
 	$(PY) -m pytest --lg-env $(LG_ENV) --junitxml=build/test-results.xml $(PYTEST_ARGS)

@@ -8,6 +8,7 @@ session.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,27 @@ def boot_scenario(env, target):
 
     yield boot
     strategy.select_image(None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _junit_provenance(record_testsuite_property, pytestconfig: pytest.Config) -> None:
+    """The JUnit XML says what ran: board, board kind, timing, image and commit."""
+    from lab.provenance import git_commit, icount_shift
+
+    record_testsuite_property("commit", git_commit(REPO_ROOT))
+    env_file = pytestconfig.getoption("lg_env", default=None)
+    if not env_file:
+        record_testsuite_property("board", "none (no --lg-env: no target tests ran)")
+        return
+    from labgrid.config import Config
+
+    config = Config(env_file)
+    features = _target_features(pytestconfig) or set()
+    record_testsuite_property("board", config.get_option("ovm_board", "unknown"))
+    record_testsuite_property("board_kind", "qemu" if "qemu" in features else "zc702")
+    qemu = config.get_targets().get("main", {}).get("drivers", {}).get("QEMUDriver")
+    shift = icount_shift(qemu.get("extra_args", "")) if qemu else None
+    record_testsuite_property("timing", "icount" if shift is not None else "real")
+    if shift is not None:
+        record_testsuite_property("icount_shift", str(shift))
+    record_testsuite_property("image", os.path.normpath(config.get_image_path("ovm")))

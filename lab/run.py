@@ -26,6 +26,8 @@ from .evaluation.experiments import EvaluationError
 from .evaluation.run import run_evaluation
 from .firmware.errors import BuildError
 from .linux_baseline import BaselineError
+from .results.pipeline import keep_run
+from .results.schema import RunInfo
 from .results.store import DEFAULT_STORE, ResultStore
 from .provenance import target_provenance
 
@@ -92,10 +94,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = all(e.round_trips_ok == e.round_trips for e in evidence) and banner.cores_up == banner.cores
     if not ok or args.boot_only:
         return 0 if ok else 1
-    return evaluate(args.lg_env, args.out, args.store)
+    return 0 if evaluate(args.lg_env, args.out, args.store, source="lab") else 1
 
 
-def evaluate(env_file: Path, out: Path, store_path: Path) -> int:
+def evaluate(env_file: Path, out: Path, store_path: Path, *, source: str) -> RunInfo | None:
+    """Run the evaluation and keep it (store, InfluxDB, report); None if it failed."""
     print("\n[lab] the paper's evaluation: each experiment is one boot", flush=True)
     env = Environment(str(env_file))
     started = time.monotonic()
@@ -105,15 +108,13 @@ def evaluate(env_file: Path, out: Path, store_path: Path) -> int:
     except (StrategyError, ConsoleTimeout, EvaluationError, BaselineError, BuildError) as failure:
         cause = failure.__cause__ or failure
         print(f"[lab] evaluation failed: {cause}", file=sys.stderr)
-        return 1
+        return None
     finally:
         env.cleanup()
     print(f"\n[lab] evaluation took {time.monotonic() - started:.0f} s; "
-          f"wrote {_shown(out / 'summary.json')} and a log per experiment")
-    info = run.run_info(source="lab")
-    ResultStore(store_path).add_run(info, run.samples, run.scalars, run.summary)
-    print(f"[lab] run {info.run_id}: {len(run.samples)} samples kept in {_shown(store_path)}")
-    return 0
+          f"wrote {_shown(out / 'summary.json')} and a log per experiment", flush=True)
+    return keep_run(run, source, ResultStore(store_path), out,
+                    progress=lambda line: print(line, flush=True))
 
 
 def _shown(path: Path) -> Path:

@@ -1,0 +1,83 @@
+"""``make nightly``: the evaluation, kept and reported, then the trend and its regressions.
+
+Runs the evaluation on the environment's target (as ``make lab`` does, the
+run tagged ``source=nightly``), keeps it in the local store (and InfluxDB if
+configured), then compares the newest run with the ones before it on the
+same board and timing (``lab.results.trend``) and writes the trend report.
+The trend reads the local store, or InfluxDB with ``--from influxdb``.
+
+Exit status: 0 no regression; 1 a regression (each printed, naming metric,
+runs and commits); 2 the run itself failed. Meant for cron or a systemd
+timer (README: "The nightly job").
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .results.influx import InfluxClient, InfluxConfig, InfluxError
+from .results.store import DEFAULT_STORE, ResultStore
+from .results.trend import NoiseBand, detect, figures_frame
+from .results.trend_influx import figures_from_influx
+from .results.trend_report import render_trend_report
+from .run import REPO_ROOT, evaluate
+
+EXIT_REGRESSION, EXIT_RUN_FAILED = 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.nightly", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "qemu.yaml")
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "out" / "nightly")
+    parser.add_argument("--last", type=int, default=30, help="runs in the trend (default 30)")
+    parser.add_argument("--window", type=int, default=5,
+                        help="runs before the newest that form the baseline (default 5)")
+    parser.add_argument("--noise", type=float, default=NoiseBand().min_fraction,
+                        help="real-time data: smallest change that is not noise, as a fraction")
+    parser.add_argument("--from", dest="source", choices=("store", "influxdb"), default="store",
+                        help="where the trend's figures come from (default: the local store)")
+    parser.add_argument("--no-run", action="store_true",
+                        help="only the trend over what is stored: no evaluation")
+    args = parser.parse_args(argv)
+
+    board = None
+    if not args.no_run:
+        info = evaluate(args.lg_env, args.out / "latest", args.store, source="nightly")
+        if info is None:
+            return EXIT_RUN_FAILED
+        board = info.board
+    store = ResultStore(args.store)
+    if args.source == "influxdb":
+        config = InfluxConfig.load()
+        if config is None:
+            print("[nightly] --from influxdb, but no InfluxDB is configured", file=sys.stderr)
+            return EXIT_RUN_FAILED
+        try:
+            with InfluxClient(config) as client:
+                frame = figures_from_influx(client, last=args.last, board=board)
+        except InfluxError as error:
+            print(f"[nightly] trend from InfluxDB failed: {error}", file=sys.stderr)
+            return EXIT_RUN_FAILED
+        where = f"InfluxDB {config.destination}"
+    else:
+        frame = figures_frame(store, last=args.last, board=board)
+        where = f"the local store {store.path}"
+    print(f"[nightly] trend over {len(frame)} run(s) from {where}", flush=True)
+    regressions = detect(frame, window=args.window, band=NoiseBand(min_fraction=args.noise))
+    report = render_trend_report(frame, regressions, args.out / "trend.html",
+                                 window=args.window, source=where)
+    print(f"[nightly] trend report: {report}")
+    for regression in regressions:
+        print(regression.describe())
+    if regressions:
+        return EXIT_REGRESSION
+    print("[nightly] no regression against the baseline")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

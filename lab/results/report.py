@@ -1,0 +1,619 @@
+"""One run's HTML report: one self-contained file, read from the local store.
+
+Everything in it is computed from the run's stored rows (``ResultStore``):
+the percentile, deadline and switch tables from ``samples``/``scalars``, so
+the page and the store can never disagree; only the paper's figures come
+from the run's summary (``summary["paper"]``), as they are not measurements.
+
+The file carries its own CSS and its plots as base64 PNG data URIs: it can be
+mailed, attached to a CI job or opened years later with nothing else around.
+Tables carry stable ids and ``data-`` attributes holding the exact values
+(``<table id="percentiles">``, ``<tr data-series="irq_latency/SRT">``,
+``<td data-stat="p99" data-unit="ns" data-value="1080.0">``), so tests and
+scripts read numbers back without parsing formatted text.
+
+Latency histograms follow the paper's figures 7 and 8 and OSADL's latency
+plots: latency on x, sample counts on a log-scale y (the rare tail is what
+matters in real time), and the worst case as each plot's headline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import io
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+# The Figure API with the Agg canvas, not pyplot: no global figure registry, so
+# nothing is left open between plots and no GUI backend is ever chosen.
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
+
+from .schema import DEADLINE_MEASUREMENT, RunInfo
+from .store import DEFAULT_STORE, ResultStore
+
+NOT_MEASURED = "not measured in this run"
+# Above this many samples in a run, each plot says when it starts and how long it took.
+PROGRESS_THRESHOLD = 100_000
+# Most bins a histogram gets; fewer when the data's own resolution is coarser.
+MAX_BINS = 200
+STATS = ("min", "p50", "p99", "p99.9", "max", "mean", "stdev")
+QUANTILES = {"p50": 0.5, "p99": 0.99, "p99.9": 0.999}
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Series:
+    """One measured distribution: a (measurement, key) pair of the sample table."""
+
+    measurement: str
+    key: str
+    label: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.measurement}/{self.key}"
+
+
+# The levels in the paper's order; the NRT's deferred interrupts apart, as in summary.json.
+LATENCY_SERIES = (
+    Series("irq_latency", "native", "native"),
+    Series("irq_latency", "HRT", "HRT"),
+    Series("irq_latency", "SRT", "SRT"),
+    Series("irq_latency", "NRT", "NRT"),
+    Series("irq_deferred", "NRT", "NRT deferred"),
+)
+SWITCH_SERIES = (
+    Series("context_switch", "ovm", "OVM switch SRT>NRT (vm_exit)"),
+    Series("context_switch", "ovm_preempt", "OVM switch NRT>SRT (release)"),
+    Series("context_switch", "linux", "Linux process switch"),
+)
+KNOWN_SERIES = LATENCY_SERIES + SWITCH_SERIES
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+
+def series_values(samples: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each series' values in ns, keyed by ``measurement/key``, in stored order."""
+    grouped = samples.groupby(["measurement", "key"], sort=False)["value_ns"]
+    return {f"{measurement}/{key}": group.to_numpy(dtype=np.float64)
+            for (measurement, key), group in grouped}
+
+
+def series_statistics(samples: pd.DataFrame) -> pd.DataFrame:
+    """n and ``STATS`` in ns per series (index ``measurement/key``), with pandas.
+
+    Quantiles interpolate linearly (pandas' and numpy's default); stdev is the
+    sample standard deviation (ddof=1, pandas' default).
+    """
+    columns = ["n", *STATS]
+    if samples.empty:
+        return pd.DataFrame(columns=columns, dtype=np.float64)
+    grouped = samples.groupby(["measurement", "key"], sort=False)["value_ns"]
+    frame = grouped.agg(n="count", min="min", max="max", mean="mean", stdev="std")
+    quantiles = grouped.quantile(list(QUANTILES.values())).unstack()
+    quantiles.columns = list(QUANTILES)
+    frame = frame.join(quantiles)
+    frame.index = [f"{measurement}/{key}" for measurement, key in frame.index]
+    return frame[columns]
+
+
+def per_instruction_ns(run: RunInfo) -> float | None:
+    """ns per instruction under icount (2^shift); None where time is real."""
+    if run.timing == "icount" and run.icount_shift is not None:
+        return float(2**run.icount_shift)
+    return None
+
+
+def ordered_series(present: Iterable[str]) -> list[Series]:
+    """The known series first, in the paper's order, then any other one found in the run."""
+    known = {series.id for series in KNOWN_SERIES}
+    extra = sorted(set(present) - known)
+    return [*KNOWN_SERIES, *(Series(*name.split("/", 1), name) for name in extra)]
+
+
+# --- formatting ----------------------------------------------------------------------------
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def fmt_ns(value: float) -> str:
+    """1,080 or 1,075.5: whole ns without decimals, a tenth otherwise."""
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def fmt_instructions(value: float) -> str:
+    return f"{value:,.1f}" if math.isfinite(value) else "-"
+
+
+def _cell(stat: str, unit: str, value: float, text: str) -> str:
+    # repr(float) round-trips exactly: the data-value is the computed number itself.
+    return (f'<td data-stat="{esc(stat)}" data-unit="{esc(unit)}" '
+            f'data-value="{float(value)!r}">{esc(text)}</td>')
+
+
+def headline(series: Series, worst_ns: float, per_instruction: float | None) -> str:
+    """The plot's title: the worst case, in instructions too under icount."""
+    text = f"{series.label}: worst {fmt_ns(worst_ns)} ns"
+    if per_instruction is not None:
+        text += f" ({fmt_instructions(worst_ns / per_instruction)} instructions)"
+    return text
+
+
+def time_unit(run: RunInfo) -> str:
+    """What a 'ns' on this page is: the one sentence a reader must not miss."""
+    shift = run.icount_shift
+    if run.timing == "icount" and shift is not None:
+        return (f"virtual ns under QEMU -icount shift={shift}: virtual ns = 2^{shift} x "
+                f"instructions = {2**shift} x instructions, not ns on silicon")
+    if run.board_kind == "qemu":
+        return "ns of host time as QEMU's emulated timers see it (no icount): not ns on silicon"
+    return "ns of real time on the board's timers"
+
+
+# --- plots ---------------------------------------------------------------------------------
+
+
+def png_data_uri(figure: Figure) -> str:
+    """Render a figure to an embedded PNG; then drop it (nothing else holds it)."""
+    FigureCanvasAgg(figure)
+    buffer = io.BytesIO()
+    # No Software/date metadata: the same run gives the same bytes.
+    figure.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    figure.clear()
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def histogram_edges(values: np.ndarray, max_bins: int = MAX_BINS) -> np.ndarray:
+    """Bin edges centred on the data's own step (10 ns ticks under icount), at most max_bins.
+
+    Bins narrower than the timer's tick would leave every other bin empty (a
+    comb on a log axis); the step is the smallest gap between distinct values.
+    """
+    distinct = np.unique(values)
+    low, high = float(distinct[0]), float(distinct[-1])
+    if distinct.size == 1:
+        half = max(abs(low) * 0.01, 0.5)
+        return np.array([low - half, high + half])
+    span = high - low
+    step = float(np.diff(distinct).min())
+    width = step * max(1, math.ceil(span / step / max_bins))
+    # Bins centred on low, low + width, ...: the last one holds high.
+    count = int(math.floor(span / width + 0.5)) + 1
+    return low - width / 2 + width * np.arange(count + 1)
+
+
+def _style(axes: Any, xlabel: str, per_instruction: float | None) -> None:
+    """Axes shared by every plot: log counts from 1 sample up, ns with thousands separators."""
+    axes.set_ylim(bottom=0.5)  # a single outlier still shows as a bar
+    axes.set_xlabel(xlabel, fontsize=8)
+    axes.set_ylabel("samples (log)", fontsize=8)
+    axes.xaxis.set_major_formatter(StrMethodFormatter("{x:,g}"))
+    axes.tick_params(labelsize=8)
+    axes.grid(True, which="major", alpha=0.3)
+    _instruction_axis(axes, per_instruction)
+
+
+def _instruction_axis(axes: Any, per_instruction: float | None) -> None:
+    if per_instruction is not None:
+        top = axes.secondary_xaxis("top", functions=(lambda ns: ns / per_instruction,
+                                                     lambda ins: ins * per_instruction))
+        top.set_xlabel("instructions", fontsize=8)
+        top.tick_params(labelsize=8)
+
+
+def latency_plot(values: np.ndarray, series: Series, run: RunInfo) -> str:
+    """One latency histogram, OSADL style: log counts, worst case marked and in the title."""
+    per_instruction = per_instruction_ns(run)
+    figure = Figure(figsize=(7.5, 3.2))
+    axes = figure.add_subplot()
+    # Bars with gaps: under icount latencies are discrete (one bar per tick), as in the paper.
+    axes.hist(values, bins=histogram_edges(values), log=True, histtype="bar", rwidth=0.85,
+              color="#4a7ab5")
+    worst = float(values.max())
+    axes.axvline(worst, color="#c0392b", linestyle="--", linewidth=1)
+    axes.set_title(headline(series, worst, per_instruction), fontsize=10, loc="left")
+    _style(axes, "latency [virtual ns]" if per_instruction else "latency [ns]", per_instruction)
+    figure.tight_layout()
+    return png_data_uri(figure)
+
+
+def switch_plot(values: Mapping[str, np.ndarray], run: RunInfo) -> str:
+    """OVM's switches and Linux's process switch on one axis: the two costs side by side."""
+    per_instruction = per_instruction_ns(run)
+    figure = Figure(figsize=(7.5, 3.4))
+    axes = figure.add_subplot()
+    everything = np.concatenate(list(values.values()))
+    edges = histogram_edges(everything)
+    colours = {"context_switch/ovm": "#1f77b4", "context_switch/ovm_preempt": "#2ca02c",
+               "context_switch/linux": "#d62728"}
+    for series in SWITCH_SERIES:
+        if series.id in values:
+            data = values[series.id]
+            colour = colours[series.id]
+            axes.hist(data, bins=edges, log=True, histtype="step", linewidth=1.2, color=colour,
+                      label=f"{series.label}, mean {fmt_ns(float(data.mean()))} ns")
+            axes.axvline(float(data.mean()), color=colour, linestyle=":", linewidth=1)
+    axes.set_title("vCPU switch (OVM) vs process switch (Linux)", fontsize=10, loc="left")
+    axes.legend(fontsize=7, loc="upper center")
+    _style(axes, "switch time [virtual ns]" if per_instruction else "switch time [ns]",
+           per_instruction)
+    figure.tight_layout()
+    return png_data_uri(figure)
+
+
+class _Timer:
+    """Says which plot is being drawn and how long it took, once there are many samples."""
+
+    def __init__(self, progress: Progress | None) -> None:
+        self.progress = progress
+
+    def plot(self, name: str, count: int, draw: Callable[[], str]) -> str:
+        if self.progress is None:
+            return draw()
+        started = time.perf_counter()
+        self.progress(f"report: plotting {name} ({count:,} samples)")
+        uri = draw()
+        self.progress(f"report: plotted {name} in {time.perf_counter() - started:.2f} s")
+        return uri
+
+
+# --- sections ------------------------------------------------------------------------------
+
+
+def _missing(series_id: str, what: str) -> str:
+    return (f'<p class="missing" data-series="{esc(series_id)}">{esc(what)}: '
+            f"{NOT_MEASURED}</p>")
+
+
+def provenance_section(run: RunInfo, summary: Mapping[str, Any]) -> str:
+    """Where the numbers came from, before any number."""
+    started = pd.Timestamp(run.started_ns, unit="ns", tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
+    rows = [
+        ("board", run.board), ("board_kind", run.board_kind), ("timing", run.timing),
+        ("icount_shift", "-" if run.icount_shift is None else run.icount_shift),
+        ("commit", run.commit), ("run_id", run.run_id), ("date", started),
+        ("source", run.source),
+    ]
+    if "timer_hz" in summary:
+        rows.append(("timer_hz", f"{summary['timer_hz']:,}"))
+    body = "".join(f'<tr data-field="{esc(k)}"><th>{esc(k)}</th><td>{esc(v)}</td></tr>'
+                   for k, v in rows)
+    return (f'<section id="provenance"><h2>Where these results come from</h2>'
+            f'<table id="run">{body}</table>'
+            f'<p class="unit" id="unit"><strong>Units:</strong> every ns on this page is '
+            f"{esc(time_unit(run))}.</p></section>")
+
+
+def latency_section(values: Mapping[str, np.ndarray], run: RunInfo, timer: _Timer) -> str:
+    """A histogram per level, or a line saying the level was not measured."""
+    per_instruction = per_instruction_ns(run)
+    parts = ['<section id="latency"><h2>Interrupt latency per level</h2>',
+             "<p>From the timer's expiry to the handler's first instruction; counts on a log "
+             "scale, the dashed line is the worst case.</p>"]
+    for series in LATENCY_SERIES:
+        data = values.get(series.id)
+        if data is None or data.size == 0:
+            parts.append(_missing(series.id, series.label))
+            continue
+        worst = float(data.max())
+        uri = timer.plot(series.id, data.size, partial(latency_plot, data, series, run))
+        parts.append(
+            f'<figure data-series="{esc(series.id)}">'
+            f'<figcaption><h3 class="headline" data-series="{esc(series.id)}" '
+            f'data-worst-ns="{worst!r}">{esc(headline(series, worst, per_instruction))}</h3>'
+            f"</figcaption>"
+            f'<img data-plot="{esc(series.id)}" alt="{esc(series.label)} latency histogram" '
+            f'src="{uri}"></figure>')
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def percentile_section(stats: pd.DataFrame, run: RunInfo) -> str:
+    """min/p50/p99/p99.9/max/mean/stdev per series, in instructions too under icount."""
+    per_instruction = per_instruction_ns(run)
+    units = [("ns", 1.0)] + ([("instructions", per_instruction)] if per_instruction else [])
+    head = "<tr><th rowspan=2>series</th><th rowspan=2>n</th>" + "".join(
+        f'<th colspan="{len(STATS)}">{unit}</th>' for unit, _ in units) + "</tr><tr>" + "".join(
+        f"<th>{stat}</th>" for _ in units for stat in STATS) + "</tr>"
+    rows = []
+    for series in ordered_series(stats.index):
+        if series.id not in stats.index:
+            rows.append(f'<tr data-series="{esc(series.id)}" class="missing">'
+                        f"<th>{esc(series.label)}</th>"
+                        f'<td colspan="{1 + len(STATS) * len(units)}">{NOT_MEASURED}</td></tr>')
+            continue
+        figures = stats.loc[series.id]
+        cells = [f'<th>{esc(series.label)}</th>',
+                 _cell("n", "samples", figures["n"], f"{int(figures['n']):,}")]
+        for unit, divisor in units:
+            show = fmt_ns if unit == "ns" else fmt_instructions
+            for stat in STATS:
+                value = float(figures[stat]) / divisor
+                cells.append(_cell(stat, unit, value, show(value)))
+        rows.append(f'<tr data-series="{esc(series.id)}">{"".join(cells)}</tr>')
+    return (f'<section id="statistics"><h2>Percentiles per series</h2>'
+            f"<p>Computed from the stored samples (linear interpolation; stdev with ddof=1).</p>"
+            f'<table id="percentiles"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+            f"</table></section>")
+
+
+DEADLINE_FIELDS = {
+    "schedulable": (("periods", "periods"), ("misses", "deadline misses"),
+                    ("handler_runs", "miss handler runs")),
+    "overload": (("jobs", "jobs"), ("misses", "deadline misses"), ("detected", "misses detected"),
+                 ("max_detect_ns", "worst detection delay [ns after the deadline]")),
+}
+
+
+def _deadline_rows(chosen: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """(experiment, field, label): known experiments and fields first, then the rest as stored."""
+    stored = list(dict.fromkeys(zip(chosen["key"], chosen["field"])))
+    known = [(experiment, field, label) for experiment, fields in DEADLINE_FIELDS.items()
+             for field, label in fields if (experiment, field) in stored]
+    listed = {(experiment, field) for experiment, field, _ in known}
+    return known + [(e, f, f) for e, f in stored if (e, f) not in listed]
+
+
+def deadline_section(scalars: pd.DataFrame, paper: Mapping[str, Any] | None) -> str:
+    """Deadline misses: none when schedulable, every one detected and how fast when not."""
+    chosen = scalars[scalars["measurement"] == DEADLINE_MEASUREMENT]
+    if chosen.empty:
+        return (f'<section id="deadline"><h2>Deadline misses</h2>'
+                f'<p class="missing" data-series="deadline">Deadline experiments: '
+                f"{NOT_MEASURED}</p></section>")
+    figures = {(row.key, row.field): float(row.value) for row in chosen.itertuples(index=False)}
+    rows = []
+    for experiment, field, label in _deadline_rows(chosen):
+        value = figures[(experiment, field)]
+        in_ns = field.endswith("_ns")
+        text = fmt_ns(value) if in_ns else f"{value:,.0f}"
+        rows.append(f'<tr data-experiment="{esc(experiment)}" data-field="{esc(field)}">'
+                    f"<th>{esc(experiment)}</th><td>{esc(label)}</td>"
+                    f'{_cell(field, "ns" if in_ns else "count", value, text)}</tr>')
+    notes = []
+    if ("schedulable", "misses") in figures:
+        notes.append(f"schedulable: {figures[('schedulable', 'misses')]:,.0f} misses in "
+                     f"{figures.get(('schedulable', 'periods'), float('nan')):,.0f} periods "
+                     "(the paper: none)")
+    if ("overload", "misses") in figures and ("overload", "detected") in figures:
+        within = (paper or {}).get("deadline", {}).get("overload", {}).get("detect_within_ns")
+        text = (f"overload: {figures[('overload', 'detected')]:,.0f} of "
+                f"{figures[('overload', 'misses')]:,.0f} misses detected")
+        if within is not None:
+            text += f" (the paper: every one, within {fmt_ns(float(within))} ns)"
+        notes.append(text)
+    return (f'<section id="deadline"><h2>Deadline misses</h2>'
+            f'<table id="deadlines"><thead><tr><th>experiment</th><th>figure</th><th>value</th>'
+            f'</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            + "".join(f"<p>{esc(n)}</p>" for n in notes) + "</section>")
+
+
+SWITCH_STATS = ("min", "mean", "p50", "p99", "max")
+
+
+def _paper_ratio(paper: Mapping[str, Any] | None) -> str:
+    """The paper's OVM/Linux ratio of mean switch times, from its own figures."""
+    ovm = _lookup(paper or {}, ("context_switch_ns", "ovm"))
+    linux = _lookup(paper or {}, ("context_switch_ns", "linux"))
+    if not ovm or not linux or "mean" not in ovm or "mean" not in linux:
+        return ""
+    return (f"the paper: {fmt_ns(ovm['mean'])}/{fmt_ns(linux['mean'])} = "
+            f"{ovm['mean'] / linux['mean']:.2f} ({(paper or {}).get('unit', '?')})")
+
+
+def switch_section(values: Mapping[str, np.ndarray], stats: pd.DataFrame, run: RunInfo,
+                   summary: Mapping[str, Any], timer: _Timer) -> str:
+    """OVM's vCPU switch, both ways, against Linux's process switch; and the ratio of means."""
+    per_instruction = per_instruction_ns(run)
+    paper = summary.get("paper")
+    units = [("ns", 1.0)] + ([("instructions", per_instruction)] if per_instruction else [])
+    head = "<tr><th rowspan=2>switch</th><th rowspan=2>n</th>" + "".join(
+        f'<th colspan="{len(SWITCH_STATS)}">{u}</th>' for u, _ in units) + "</tr><tr>" + "".join(
+        f"<th>{s}</th>" for _ in units for s in SWITCH_STATS) + "</tr>"
+    rows = []
+    for series in SWITCH_SERIES:
+        if series.id not in stats.index:
+            rows.append(f'<tr data-series="{esc(series.id)}" class="missing">'
+                        f"<th>{esc(series.label)}</th><td colspan="
+                        f'"{1 + len(SWITCH_STATS) * len(units)}">{NOT_MEASURED}</td></tr>')
+            continue
+        figures = stats.loc[series.id]
+        cells = [f"<th>{esc(series.label)}</th>",
+                 _cell("n", "samples", figures["n"], f"{int(figures['n']):,}")]
+        for unit, divisor in units:
+            show = fmt_ns if unit == "ns" else fmt_instructions
+            cells += [_cell(s, unit, float(figures[s]) / divisor,
+                            show(float(figures[s]) / divisor)) for s in SWITCH_STATS]
+        rows.append(f'<tr data-series="{esc(series.id)}">{"".join(cells)}</tr>')
+    linux = "context_switch/linux"
+    for series in SWITCH_SERIES[:2]:
+        name = f"ratio/{series.key}"
+        label = f"mean ratio: {series.label} / Linux"
+        if series.id in stats.index and linux in stats.index:
+            ratio = float(stats.loc[series.id, "mean"]) / float(stats.loc[linux, "mean"])
+            rows.append(f'<tr data-series="{name}"><th>{esc(label)}</th>'
+                        f'{_cell("ratio", "ratio", ratio, f"{ratio:.3f}")}'
+                        f'<td colspan="{len(SWITCH_STATS) * len(units)}">'
+                        f"{esc(_paper_ratio(paper) if series.key == 'ovm' else '')}</td></tr>")
+        else:
+            rows.append(f'<tr data-series="{name}" class="missing"><th>{esc(label)}</th>'
+                        f'<td colspan="{1 + len(SWITCH_STATS) * len(units)}">{NOT_MEASURED}'
+                        f"</td></tr>")
+    present = {s.id: values[s.id] for s in SWITCH_SERIES if s.id in values and values[s.id].size}
+    if present:
+        count = sum(v.size for v in present.values())
+        uri = timer.plot("context_switch", count, partial(switch_plot, present, run))
+        plot = (f'<figure data-series="context_switch"><img data-plot="context_switch" '
+                f'alt="switch time distributions" src="{uri}"></figure>')
+    else:
+        plot = _missing("context_switch", "Switch times")
+    method = summary.get("method") or {}
+    methods = "".join(f"<li><strong>{esc(k)}</strong>: {esc(method[k])}</li>"
+                      for k in ("context_switch_ovm", "context_switch_linux") if method.get(k))
+    return (f'<section id="switch"><h2>Context switch: OVM vs Linux</h2>'
+            f'<table id="context-switch"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+            f"</table>{plot}" + (f"<ul>{methods}</ul>" if methods else "") + "</section>")
+
+
+# (row id, label, path in summary["paper"], our series); the paper has no NRT-deferred
+# or NRT->SRT figure, and gives SRT and NRT one row.
+PAPER_ROWS = (
+    ("irq_latency/native", "IRQ latency, native", ("irq_latency_ns", "native")),
+    ("irq_latency/HRT", "IRQ latency, HRT", ("irq_latency_ns", "HRT")),
+    ("irq_latency/SRT", "IRQ latency, SRT", ("irq_latency_ns", "SRT/NRT")),
+    ("irq_latency/NRT", "IRQ latency, NRT (at once)", ("irq_latency_ns", "SRT/NRT")),
+    ("irq_deferred/NRT", "IRQ, NRT deferred to dispatch", None),
+    ("context_switch/ovm", "vCPU switch SRT>NRT", ("context_switch_ns", "ovm")),
+    ("context_switch/ovm_preempt", "vCPU switch NRT>SRT (release)", None),
+    ("context_switch/linux", "Linux process switch", ("context_switch_ns", "linux")),
+)
+PAPER_STATS = ("min", "mean", "max")
+
+
+def _lookup(tree: Mapping[str, Any], path: Sequence[str] | None) -> Mapping[str, Any] | None:
+    node: Any = tree
+    for part in path or ():
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node if path and isinstance(node, Mapping) else None
+
+
+def paper_section(paper: Mapping[str, Any] | None, stats: pd.DataFrame, run: RunInfo) -> str:
+    """The paper's figures beside ours, each side with its unit and origin."""
+    if not paper:
+        return (f'<section id="paper"><h2>Beside the paper</h2><p class="missing" '
+                f'data-series="paper">The paper\'s figures: not in this run\'s summary</p>'
+                f"</section>")
+    per_instruction = per_instruction_ns(run)
+    head = (f'<tr><th rowspan=2>figure</th><th colspan="3">paper: {esc(paper.get("unit", "?"))}'
+            f'</th><th colspan="3">ours: ns ({esc(run.timing)})</th>'
+            + ('<th colspan="3">ours: instructions</th>' if per_instruction else "")
+            + "</tr><tr>" + "<th>min</th><th>mean</th><th>max</th>"
+            * (3 if per_instruction else 2) + "</tr>")
+    rows = []
+    for row_id, label, path in PAPER_ROWS:
+        theirs = _lookup(paper, path)
+        cells = [f"<th>{esc(label)}</th>"]
+        for stat in PAPER_STATS:
+            cells.append(_cell(stat, "paper", float(theirs[stat]), fmt_ns(float(theirs[stat])))
+                         if theirs and stat in theirs else "<td>-</td>")
+        if row_id in stats.index:
+            for divisor, unit, show in ((1.0, "ns", fmt_ns),
+                                        (per_instruction, "instructions", fmt_instructions)):
+                if divisor is None:
+                    continue
+                cells += [_cell(s, unit, float(stats.loc[row_id, s]) / divisor,
+                                show(float(stats.loc[row_id, s]) / divisor)) for s in PAPER_STATS]
+        else:
+            cells.append(f'<td colspan="{6 if per_instruction else 3}">{NOT_MEASURED}</td>')
+        rows.append(f'<tr data-row="{esc(row_id)}">{"".join(cells)}</tr>')
+    overload = _lookup(paper, ("deadline", "overload"))
+    if overload and "detect_within_ns" in overload:
+        within = float(overload["detect_within_ns"])
+        rows.append(f'<tr data-row="deadline/overload"><th>overload miss detected within</th>'
+                    f'{_cell("max", "paper", within, fmt_ns(within))}'
+                    f'<td colspan="{8 if per_instruction else 5}">see the deadline table</td></tr>')
+    return (f'<section id="paper"><h2>Beside the paper</h2>'
+            f"<p>Paper: {esc(paper.get('origin', '?'))}; unit: {esc(paper.get('unit', '?'))}. "
+            f"Ours: {esc(run.board)}, {esc(time_unit(run))}. Under icount compare added "
+            f"instructions, not ratios to the paper's ns.</p>"
+            f'<table id="paper-figures"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+            f"</table></section>")
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:70em;
+color:#222;line-height:1.4;padding:0 1em}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;
+margin-top:2em}h3{font-size:1em;margin:.2em 0}
+table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+th,td{border:1px solid #ccc;padding:.2em .5em}td{text-align:right;font-variant-numeric:
+tabular-nums}thead th{background:#f0f3f7}tbody th{text-align:left;font-weight:normal}
+tr.missing td{text-align:left;color:#888;font-style:italic}
+p.missing{color:#888;font-style:italic}p.unit{background:#fff7e0;border-left:4px solid #e0a800;
+padding:.4em .8em}figure{margin:1em 0}img{max-width:100%}
+"""
+
+
+def page(title: str, sections: Sequence[str]) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+            f"<h1>{esc(title)}</h1>{''.join(sections)}</body></html>\n")
+
+
+def _report_path(out: Path, run_id: str) -> Path:
+    """``out`` as given, or ``out/<run id>.html`` when it is a directory."""
+    path = out / f"report-{run_id}.html" if out.is_dir() else out
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def render_run_report(store: ResultStore, run_id: str, out: Path, *,
+                      progress: Progress | None = None) -> Path:
+    """Write one run's report to ``out`` (a file, or a directory to put it in); its path.
+
+    An unknown run raises the store's StoreError before anything is written.
+    ``progress`` gets a line per plot; by default they go to stderr once the
+    run has ``PROGRESS_THRESHOLD`` samples or more.
+    """
+    run = store.run_info(run_id)
+    summary = store.summary(run_id)
+    samples = store.samples(run_id)
+    scalars = store.scalars(run_id)
+    if progress is None and len(samples) >= PROGRESS_THRESHOLD:
+        progress = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    timer = _Timer(progress)
+    values = series_values(samples)
+    stats = series_statistics(samples)
+    paper = summary.get("paper")
+    sections = [
+        provenance_section(run, summary),
+        latency_section(values, run, timer),
+        percentile_section(stats, run),
+        deadline_section(scalars, paper),
+        switch_section(values, stats, run, summary, timer),
+        paper_section(paper, stats, run),
+    ]
+    path = _report_path(out, run_id)
+    path.write_text(page(f"OVM Lab run {run.run_id}", sections), encoding="utf-8")
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write one stored run's HTML report.")
+    parser.add_argument("run_id", nargs="?", help="a stored run (default: the latest)")
+    parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
+    parser.add_argument("--out", type=Path, default=Path("."))
+    args = parser.parse_args(argv)
+    if not args.store.exists():
+        parser.error(f"{args.store}: no store here (make lab writes one)")
+    store = ResultStore(args.store)
+    runs = store.runs(last=1)
+    if not args.run_id and runs.empty:
+        parser.error(f"{args.store}: no runs stored")
+    run_id = args.run_id or str(runs["run_id"].iloc[-1])
+    print(render_run_report(store, run_id, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""Trends over the stored runs, and regressions against a rolling baseline.
+
+Each run's figures come from its summary (the same numbers ``summary.json``
+has). A run is compared with the runs before it on the same board and timing
+(the baseline: the median of the last ``window`` of them):
+
+- ``timing=icount``: figures are exact instruction counts and repeat run to
+  run, so any change for the worse is a regression, however small;
+- ``timing=real`` (a board): figures carry noise, so only a change beyond a
+  band (``NoiseBand``: a multiple of the baseline's spread, at least a
+  fraction of its median) is.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .store import ResultStore
+
+
+@dataclass(frozen=True)
+class Metric:
+    path: str  # where in summary.json
+    label: str
+    unit: str = "ns"
+
+
+LATENCY_LEVELS = ("native", "HRT", "SRT", "NRT")
+METRICS: tuple[Metric, ...] = (
+    *(Metric(f"irq_latency_ns.{level}.max", f"IRQ latency {level}, worst") for level in LATENCY_LEVELS),
+    *(Metric(f"irq_latency_ns.{level}.p99", f"IRQ latency {level}, p99") for level in LATENCY_LEVELS),
+    Metric("irq_deferred_ns.NRT.max", "NRT IRQ deferred to dispatch, worst"),
+    Metric("context_switch_ns.ovm.mean", "vCPU switch SRT->NRT, mean"),
+    Metric("context_switch_ns.ovm.max", "vCPU switch SRT->NRT, worst"),
+    Metric("context_switch_ns.ovm_preempt.mean", "vCPU switch NRT->SRT, mean"),
+    Metric("deadline.schedulable.misses", "deadline misses, schedulable", "misses"),
+    Metric("deadline.overload.undetected", "overload misses not detected", "misses"),
+    Metric("deadline.overload.max_detect_ns", "overload detection delay, worst"),
+)
+
+
+@dataclass(frozen=True)
+class NoiseBand:
+    """What counts as noise on real-time figures: k x MAD, and at least a fraction."""
+
+    mad_factor: float = 3.0
+    min_fraction: float = 0.10
+
+    def limit(self, baseline: np.ndarray) -> float:
+        median = float(np.median(baseline))
+        mad = 1.4826 * float(np.median(np.abs(baseline - median)))
+        return median + max(self.mad_factor * mad, self.min_fraction * abs(median))
+
+
+def _lookup(summary: Mapping[str, Any], path: str) -> float:
+    node: Any = summary
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return math.nan
+        node = node[part]
+    return float(node) if isinstance(node, (int, float)) else math.nan
+
+
+def run_figures(summary: Mapping[str, Any]) -> dict[str, float]:
+    """The tracked figures of one run (NaN where the run did not measure one)."""
+    overload = summary.get("deadline", {}).get("overload", {})
+    derived = dict(summary)
+    if "misses" in overload and "detected" in overload:
+        derived = {**summary, "deadline": {**summary["deadline"], "overload": {
+            **overload, "undetected": overload["misses"] - overload["detected"]}}}
+    return {metric.path: _lookup(derived, metric.path) for metric in METRICS}
+
+
+def figures_frame(store: ResultStore, *, last: int | None = None, board: str | None = None,
+                  board_kind: str | None = None) -> pd.DataFrame:
+    """One row per stored run, oldest first: its identity and its tracked figures."""
+    runs = store.runs(last=last, board=board, board_kind=board_kind)
+    rows = [{**run, **run_figures(store.summary(run["run_id"]))} for run in runs.to_dict("records")]
+    return pd.DataFrame(rows, columns=[*runs.columns, *(m.path for m in METRICS)])
+
+
+@dataclass(frozen=True)
+class Regression:
+    metric: Metric
+    run_id: str
+    commit: str
+    value: float
+    limit: float
+    baseline_value: float
+    baseline_runs: tuple[str, ...]
+    baseline_commits: tuple[str, ...]
+
+    def describe(self) -> str:
+        commits = ", ".join(dict.fromkeys(self.baseline_commits))
+        return (f"REGRESSION {self.metric.label} ({self.metric.path}): {self.value:g} {self.metric.unit} "
+                f"in run {self.run_id} (commit {self.commit}), above {self.limit:g} "
+                f"(baseline {self.baseline_value:g}, median of runs "
+                f"{', '.join(self.baseline_runs)}; commits {commits})")
+
+
+def detect(frame: pd.DataFrame, *, window: int = 5, band: NoiseBand = NoiseBand(),
+           metrics: Sequence[Metric] = METRICS) -> list[Regression]:
+    """Regressions of the newest run against the runs before it on its board and timing."""
+    if frame.empty:
+        return []
+    newest = frame.iloc[-1]
+    same = frame[(frame["board"] == newest["board"]) & (frame["timing"] == newest["timing"])]
+    baseline = same.iloc[:-1].tail(window)
+    if baseline.empty:
+        return []
+    found = []
+    for metric in metrics:
+        value = float(newest[metric.path])
+        history = baseline[metric.path].to_numpy(dtype=np.float64)
+        history = history[~np.isnan(history)]
+        if math.isnan(value) or history.size == 0:
+            continue
+        median = float(np.median(history))
+        limit = median if newest["timing"] == "icount" else band.limit(history)
+        if value > limit:
+            found.append(Regression(
+                metric, str(newest["run_id"]), str(newest["commit"]), value, limit, median,
+                tuple(baseline["run_id"]), tuple(baseline["commit"])))
+    return found
+
+
+def worst_case_series(frame: pd.DataFrame, levels: Iterable[str] = LATENCY_LEVELS) -> pd.DataFrame:
+    """Worst-case IRQ latency per level over the runs (the OSADL-style trend's data)."""
+    columns = {f"irq_latency_ns.{level}.max": level for level in levels}
+    return frame.set_index("run_id")[list(columns)].rename(columns=columns)
