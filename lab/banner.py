@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 BANNER_PATTERN = re.compile(
     r"^OVM (?P<version>\S+) board=(?P<board>\S+) scenario=(?P<scenario>\S+) "
-    r"build=(?P<build>\S+) cores=(?P<cores_up>\d+)/(?P<cores>\d+)\s*$",
+    r"build=(?P<build>\S+) +cores=(?P<cores_up>\d+)/(?P<cores>\d+)\s*$",
     re.MULTILINE,
 )
 

@@ -6,6 +6,10 @@ import subprocess
 from pathlib import Path
 
 NO_GIT = "nogit"
+# Images carry the id padded to this width: a longer or shorter id (dirty or
+# clean, a tag) must not move code or change how long the boot prints, or the
+# evaluation's icount figures would change with the id instead of the code.
+BUILD_ID_WIDTH = 40
 
 
 def build_id(repo_root: Path) -> str:
@@ -24,3 +28,10 @@ def build_id(repo_root: Path) -> str:
     except (OSError, subprocess.CalledProcessError):
         return NO_GIT
     return described.stdout.strip() or NO_GIT
+
+
+def printed_build_id(build: str) -> str:
+    """``build`` as images print it: padded with spaces to BUILD_ID_WIDTH."""
+    if len(build) > BUILD_ID_WIDTH:
+        build = build[:BUILD_ID_WIDTH]
+    return build.ljust(BUILD_ID_WIDTH)

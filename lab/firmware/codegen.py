@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from .buildid import printed_build_id
 from .model import Board, ConsoleDriver, RtParams, Scenario
 
 CONSOLE_DRIVER_SOURCE = {
@@ -131,7 +132,7 @@ def _config_c(board: Board, scenario: Scenario, build_id: str, origin: str) -> s
         f"\t.min_period_us = {scenario.scheduler.min_period_us},",
         "};",
         "",
-        f"const char ovm_build_id[] = {c_string(build_id)};",
+        f"const char ovm_build_id[] = {c_string(printed_build_id(build_id))};",
         f"const char ovm_scenario_name[] = {c_string(scenario.name)};",
     ]
     return "\n".join(lines) + "\n"

@@ -90,7 +90,7 @@ def test_config_c_values_for_qemu(tmp_path: Path) -> None:
         "\t.tick_us = 100,",
         "\t.nrt_slice_us = 1000,",
         "\t.min_period_us = 100,",
-        'const char ovm_build_id[] = "0123456789ab-dirty";',
+        'const char ovm_build_id[] = "0123456789ab-dirty' + " " * 22 + '";',
         'const char ovm_scenario_name[] = "default";',
     ]:
         assert line in config_c.splitlines()
@@ -193,3 +193,11 @@ def test_build_id_from_git(tmp_path: Path) -> None:
     assert build_id(tmp_path) == commit
     (tmp_path / "f").write_text("2")
     assert build_id(tmp_path) == f"{commit}-dirty"
+
+
+def test_printed_build_id_has_one_width_whatever_the_id() -> None:
+    from lab.firmware.buildid import BUILD_ID_WIDTH, printed_build_id
+
+    ids = ["0123456789ab", "0123456789ab-dirty", "v1.0-3-g0123456789ab-dirty", "nogit"]
+    assert {len(printed_build_id(i)) for i in ids} == {BUILD_ID_WIDTH}
+    assert printed_build_id("0123456789ab-dirty").split() == ["0123456789ab-dirty"]
