@@ -10,6 +10,8 @@ LG_ENV ?= env/qemu.yaml
 JOBS ?= 2
 PYTEST_ARGS ?=
 NIGHTLY_ARGS ?=
+# e.g. LG_ENV=env/zc702-remote.yaml LAB_ARGS="--fallback-qemu --acquire-timeout 60 --health-check"
+LAB_ARGS ?=
 
 PY := .venv/bin/python
 
@@ -32,7 +34,7 @@ check-config: setup
 	$(PY) -m lab.firmware check
 
 lab: firmware-all
-	$(PY) -m lab.run --lg-env $(LG_ENV)
+	$(PY) -m lab.run --lg-env $(LG_ENV) $(LAB_ARGS)
 
 # The evaluation, kept, reported, and checked for regressions over the last runs:
 # exits 1 on a regression (see README, "The nightly job"). NIGHTLY_ARGS: e.g. --from influxdb.

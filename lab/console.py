@@ -88,7 +88,10 @@ class ConsoleTranscript:
         regex = re.compile(pattern, re.MULTILINE) if isinstance(pattern, str) else pattern
         deadline = time.monotonic() + timeout_s
         while True:
-            match = regex.search(self.text)
+            # Complete lines only: a console that delivers a byte at a time (a raw
+            # network serial port) leaves the last line cut, and `$` would match there.
+            text = self.text
+            match = regex.search(text, 0, text.rfind("\n") + 1)
             if match:
                 return match
             remaining = deadline - time.monotonic()

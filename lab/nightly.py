@@ -6,6 +6,12 @@ configured), then compares the newest run with the ones before it on the
 same board and timing (``lab.results.trend``) and writes the trend report.
 The trend reads the local store, or InfluxDB with ``--from influxdb``.
 
+On the lab (``--lg-env env/zc702-remote.yaml``) the evaluation first gets a
+place as ``make lab`` does (``lab.placement``: ``--acquire-timeout``,
+``--coordinator``, ``--health-check``); with ``--fallback-qemu`` a night
+without a ZC702 runs on QEMU instead, its results tagged ``board_kind=qemu``
+and its trend the QEMU board's. The place is given back before the trend.
+
 Exit status: 0 no regression; 1 a regression (each printed, naming metric,
 runs and commits); 2 the run itself failed. Meant for cron or a systemd
 timer (README: "The nightly job").
@@ -17,6 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .placement import PlacementError, add_placement_arguments, placed_from_args
 from .results.influx import InfluxClient, InfluxConfig, InfluxError
 from .results.store import DEFAULT_STORE, ResultStore
 from .results.trend import NoiseBand, detect, figures_frame
@@ -42,11 +49,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="where the trend's figures come from (default: the local store)")
     parser.add_argument("--no-run", action="store_true",
                         help="only the trend over what is stored: no evaluation")
+    add_placement_arguments(parser)
     args = parser.parse_args(argv)
 
     board = None
     if not args.no_run:
-        info = evaluate(args.lg_env, args.out / "latest", args.store, source="nightly")
+        try:
+            with placed_from_args(args.lg_env, args,
+                                  log=lambda line: print(line, flush=True)) as placement:
+                info = evaluate(placement.env_file, args.out / "latest", args.store,
+                                source="nightly")
+        except PlacementError as error:
+            print(f"[nightly] {error}", file=sys.stderr)
+            return EXIT_RUN_FAILED
         if info is None:
             return EXIT_RUN_FAILED
         board = info.board

@@ -26,6 +26,7 @@ from .evaluation.experiments import EvaluationError
 from .evaluation.run import run_evaluation
 from .firmware.errors import BuildError
 from .linux_baseline import BaselineError
+from .placement import Placement, PlacementError, add_placement_arguments, placed_from_args
 from .results.pipeline import keep_run
 from .results.schema import RunInfo
 from .results.store import DEFAULT_STORE, ResultStore
@@ -43,8 +44,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="check the boot and stop: no evaluation")
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE,
                         help="the local result store (SQLite) that keeps every run")
+    add_placement_arguments(parser)
     args = parser.parse_args(argv)
 
+    try:
+        with placed_from_args(args.lg_env, args,
+                              log=lambda line: print(line, flush=True)) as placement:
+            return _run(args, placement)
+    except PlacementError as error:
+        print(f"[lab] {error}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace, placement: Placement) -> int:
+    args.lg_env = placement.env_file
     env = Environment(str(args.lg_env))
     try:
         target = env.get_target("main")
@@ -88,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         "cores_up": banner.cores_up,
         "cores": banner.cores,
         "per_core": [asdict(e) for e in evidence],
+        "placement": placement.as_dict(),
     }
     (args.out / "boot.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n[lab] wrote {(args.out / 'boot.json').relative_to(REPO_ROOT)}")
+    print(f"\n[lab] wrote {_shown(args.out / 'boot.json')}")
     ok = all(e.round_trips_ok == e.round_trips for e in evidence) and banner.cores_up == banner.cores
     if not ok or args.boot_only:
         return 0 if ok else 1

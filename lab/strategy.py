@@ -79,14 +79,7 @@ class OVMStrategy(Strategy):
         if status == self.status:
             return
         if status == Status.off:
-            self.target.deactivate(self.console)
-            self.target.activate(self.power)
-            self.power.off()
-            if self.transcript:
-                self.transcript.stop()
-            self.transcript = None
-            self.banner = None
-            self.native_banner = None
+            self._power_off()
         elif status == Status.ovm:
             self.transition(Status.off)
             self.banner = Banner.from_match(self._boot(BANNER_PATTERN, "OVM's boot banner"))
@@ -101,6 +94,16 @@ class OVMStrategy(Strategy):
         if not isinstance(status, Status):
             status = Status[status]
         self.status = status
+
+    def _power_off(self) -> None:
+        self.target.deactivate(self.console)
+        self.target.activate(self.power)
+        self.power.off()
+        if self.transcript:
+            self.transcript.stop()
+        self.transcript = None
+        self.banner = None
+        self.native_banner = None
 
     def _boot(self, banner: re.Pattern[str], what: str) -> re.Match[str]:
         self.target.activate(self.console)
