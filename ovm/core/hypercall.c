@@ -119,11 +119,12 @@ static s32 hc_rt_status(struct vcpu *vcpu, u32 *args)
 static s32 hc_core_stats(struct vcpu *vcpu, u32 *args)
 {
 	(void)vcpu;
-	if (args[1] >= board.cores)
+	u32 core = args[1];
+	if (core >= board.cores)
 		return OVM_E_INVAL;
-	const struct cpu *cpu = &cpus[args[1]];
+	const struct cpu *cpu = &cpus[core];
 	args[1] = cpu->entries[ENTRY_SMC];
-	args[2] = cpu->entries[ENTRY_FIQ] + irq_lines[args[1]].fast_deliveries;
+	args[2] = cpu->entries[ENTRY_FIQ] + irq_lines[core].fast_deliveries;
 	args[3] = cpu->entries[ENTRY_IRQ];
 	return OVM_OK;
 }
