@@ -96,6 +96,14 @@ def _config_c(board: Board, scenario: Scenario, build_id: str, origin: str) -> s
         f"\t.ovm_ns_size = {_hex(board.ovm_ns.size)},",
         "};",
         "",
+    ]
+    for vm in scenario.vms:
+        if vm.devices:
+            entries = ", ".join(f"{{ {_hex(d.region.base)}, {_hex(d.region.size)} }}"
+                                for d in vm.devices)
+            lines += [f"static const struct device_map devices_{vm.name}[] = {{ {entries} }};"]
+    lines += [
+        "",
         "const struct vm_config vm_configs[] = {",
     ]
     for vm in scenario.vms:
@@ -117,6 +125,8 @@ def _config_c(board: Board, scenario: Scenario, build_id: str, origin: str) -> s
             f".budget_us = {rt.budget_us} }},",
             f"\t\t.host = {'true' if vm.host else 'false'},",
             f"\t\t.args = {{ {', '.join(str(a) for a in (*vm.args, 0, 0)[:2])} }},",
+            f"\t\t.devices = {f'devices_{vm.name}' if vm.devices else 'NULL'},",
+            f"\t\t.device_count = {len(vm.devices)},",
             "\t},",
         ]
     lines += [

@@ -22,3 +22,4 @@ def c_define(header: Path, name: str) -> int:
 
 MAX_CORES = c_define(CONFIG_H, "OVM_MAX_CORES")
 MAX_VMS = c_define(CONFIG_H, "OVM_MAX_VMS")
+MAX_DEVICE_SECTIONS = c_define(CONFIG_H, "OVM_MAX_DEVICE_SECTIONS")

@@ -12,13 +12,14 @@ import re
 from pathlib import Path
 
 from .errors import ConfigError, display_path
-from .limits import MAX_CORES, MAX_VMS
+from .limits import MAX_CORES, MAX_DEVICE_SECTIONS, MAX_VMS
 from .model import (
     MIB,
     OVM_NS_SIZE,
     Board,
     Console,
     ConsoleDriver,
+    Device,
     Level,
     Region,
     RtParams,
@@ -63,7 +64,10 @@ _BOARD_KEYS = (
     "private_timer_hz", "console", "secondary_release",
 )
 _VM_KEYS = ("name", "guest", "level", "cores", "memory")
-_VM_OPTIONAL_KEYS = ("realtime", "irqs", "host", "args")
+_VM_OPTIONAL_KEYS = ("realtime", "irqs", "host", "args", "devices")
+_BOARD_OPTIONAL_KEYS = ("devices",)
+# A device is given to a VM in whole small pages.
+PAGE = 4096
 # Guests get their VM's arguments in r2 and r3.
 MAX_GUEST_ARGS = 2
 _SCHEDULER_KEYS = ("tick_us", "nrt_slice_us", "min_period_us")
@@ -101,7 +105,7 @@ def load_board(root: Path, name: str) -> Board:
     if name not in known:
         raise ConfigError(file, None, f"unknown board {name!r} (available: {_listing(known)})")
     at = At(file)
-    doc = mapping(read_yaml(file), at, required=_BOARD_KEYS)
+    doc = mapping(read_yaml(file), at, required=_BOARD_KEYS, optional=_BOARD_OPTIONAL_KEYS)
 
     board_name = string(doc["name"], at.field("name"))
     if board_name != name:
@@ -109,6 +113,8 @@ def load_board(root: Path, name: str) -> Board:
             f"{board_name!r} does not match the directory name {name!r}"
         )
     ram = _ram(doc["ram"], at.field("ram"))
+    periph_base = address(doc["periph_base"], at.field("periph_base"), PERIPH_ALIGNMENT)
+    console = _console(doc["console"], at.field("console"))
     return Board(
         name=board_name,
         description=string(doc["description"], at.field("description")),
@@ -116,16 +122,48 @@ def load_board(root: Path, name: str) -> Board:
         cores=integer(doc["cores"], at.field("cores"), 1, MAX_CORES),
         ram=ram,
         ovm=_ovm_region(doc["ovm"], at.field("ovm"), ram),
-        periph_base=address(doc["periph_base"], at.field("periph_base"), PERIPH_ALIGNMENT),
+        periph_base=periph_base,
         gic_lines=_gic_lines(doc["gic_lines"], at.field("gic_lines")),
         private_timer_hz=integer(
             doc["private_timer_hz"], at.field("private_timer_hz"), 1, U32_MAX
         ),
-        console=_console(doc["console"], at.field("console")),
+        console=console,
         secondary_release=_optional_address(
             doc["secondary_release"], at.field("secondary_release")
         ),
+        devices=_devices(doc.get("devices", {}), at.field("devices"), ram, periph_base, console),
     )
+
+
+def _devices(value: object, at: At, ram: Region, periph_base: int,
+             console: Console) -> tuple[Device, ...]:
+    """The board's devices a VM may be given, by name: whole 4 KiB pages, clear of
+    RAM, of the Cortex-A9 private region and of OVM's console."""
+    devices: list[Device] = []
+    reserved = {
+        "RAM": ram,
+        "the private region": Region(periph_base & ~(MIB - 1), MIB),
+        "the console": Region(console.base & ~(PAGE - 1), PAGE),
+    }
+    if not isinstance(value, dict):
+        raise at.error("expected a mapping of device names to {base, size}")
+    for name, item in value.items():
+        item_at = at.field(name)
+        if not VM_NAME.fullmatch(str(name)):
+            raise item_at.error(f"{name!r} is not a valid device name (as a VM name)")
+        doc = mapping(item, item_at, required=("base", "size"))
+        region = Region(address(doc["base"], item_at.field("base"), PAGE),
+                        size(doc["size"], item_at.field("size"), multiple_of=PAGE))
+        for what, other in reserved.items():
+            if region.overlaps(other):
+                raise item_at.error(f"region {region} overlaps {what} ({other})")
+        for device in devices:
+            if region.overlaps(device.region):
+                raise item_at.error(f"region {region} overlaps device {device.name!r}")
+        if (region.base // MIB) != ((region.end - 1) // MIB):
+            raise item_at.error(f"region {region} crosses a 1 MiB boundary")
+        devices.append(Device(str(name), region))
+    return tuple(devices)
 
 
 def load_scenario(root: Path, name: str, board: Board) -> Scenario:
@@ -272,15 +310,56 @@ def _vm_request(
         realtime=realtime,
         irqs=_vm_irqs(doc.get("irqs", []), at.field("irqs"), name, len(cores), board),
         host=boolean(doc.get("host", False), at.field("host")),
-        args=_guest_args(doc.get("args", []), at.field("args")),
+        args=_guest_args(doc.get("args", []), at.field("args"), board),
+        devices=_vm_devices(doc.get("devices", []), at.field("devices"), name, level, board),
     )
 
 
-def _guest_args(value: object, at: At) -> tuple[int, ...]:
+def _vm_devices(value: object, at: At, vm: str, level: Level, board: Board) -> tuple[Device, ...]:
+    """Devices passed through to the VM: only an HRT VM touches a device directly."""
+    devices = []
+    for index, item in enumerate(sequence(value, at)):
+        item_at = at.item(index)
+        name = string(item, item_at)
+        device = board.device(name)
+        if device is None:
+            names = [d.name for d in board.devices]
+            raise item_at.error(
+                f"board {board.name!r} has no device {name!r} (devices: {_listing(names)})")
+        if level is not Level.HRT:
+            raise item_at.error(
+                f"device {name!r}: only HRT VMs are given devices to touch directly, "
+                f"VM {vm!r} is {level.value} (its I/O goes through OVM)")
+        if device in devices:
+            raise item_at.error(f"device {name!r} is listed twice")
+        devices.append(device)
+        sections = {d.region.base // MIB for d in devices}
+        if len(sections) > MAX_DEVICE_SECTIONS:
+            raise item_at.error(
+                f"VM {vm!r}'s devices lie in {len(sections)} 1 MiB sections; OVM maps at most "
+                f"{MAX_DEVICE_SECTIONS} (OVM_MAX_DEVICE_SECTIONS)")
+    return tuple(devices)
+
+
+def _guest_args(value: object, at: At, board: Board) -> tuple[int, ...]:
+    """Numbers, or ``{device: <name>}`` for the base address of a board device, so a
+    scenario that hands a guest its device stays the same on every board."""
     items = sequence(value, at)
     if len(items) > MAX_GUEST_ARGS:
         raise at.error(f"at most {MAX_GUEST_ARGS} arguments (r2, r3), got {len(items)}")
-    return tuple(integer(item, at.item(i), 0, U32_MAX) for i, item in enumerate(items))
+    return tuple(_guest_arg(item, at.item(i), board) for i, item in enumerate(items))
+
+
+def _guest_arg(value: object, at: At, board: Board) -> int:
+    if not isinstance(value, dict):
+        return integer(value, at, 0, U32_MAX)
+    name = string(mapping(value, at, required=("device",))["device"], at.field("device"))
+    device = board.device(name)
+    if device is None:
+        raise at.field("device").error(
+            f"board {board.name!r} has no device {name!r} "
+            f"(devices: {_listing([d.name for d in board.devices])})")
+    return device.region.base
 
 
 def _realtime(value: object, at: At, scheduler: SchedConfig) -> RtParams:

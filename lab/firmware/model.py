@@ -61,6 +61,14 @@ class Console:
 
 
 @dataclass(frozen=True)
+class Device:
+    """A memory-mapped device of the board that a VM may be given (its 4 KiB pages)."""
+
+    name: str
+    region: Region
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -75,6 +83,10 @@ class Board:
     console: Console
     # None when every core starts at OVM's entry by itself.
     secondary_release: int | None
+    devices: tuple[Device, ...] = ()
+
+    def device(self, name: str) -> Device | None:
+        return next((device for device in self.devices if device.name == name), None)
 
     @property
     def ovm_ns(self) -> Region:
@@ -131,6 +143,8 @@ class VM:
     host: bool
     # Handed to the guest in r2 and r3; missing ones are 0.
     args: tuple[int, ...] = ()
+    # Board devices passed through to this (HRT) VM: mapped, touched directly.
+    devices: tuple[Device, ...] = ()
 
     @property
     def mem_base(self) -> int:

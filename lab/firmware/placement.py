@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .model import MIB, VM, Board, Level, Region, RtParams, VmIrq
+from .model import MIB, VM, Board, Device, Level, Region, RtParams, VmIrq
 from .schema import At, format_size
 
 # A size that is a multiple of this gets this alignment, so that an HRT guest's
@@ -31,6 +31,7 @@ class VmRequest:
     irqs: tuple[VmIrq, ...] = ()
     host: bool = False
     args: tuple[int, ...] = ()
+    devices: tuple[Device, ...] = ()
 
 
 def place(requests: Sequence[VmRequest], board: Board, at: At) -> tuple[VM, ...]:
@@ -64,6 +65,7 @@ def place(requests: Sequence[VmRequest], board: Board, at: At) -> tuple[VM, ...]
             memory=regions[request.name],
             realtime=request.realtime,
             irqs=request.irqs,
+            devices=request.devices,
             host=request.host,
             args=request.args,
         )

@@ -19,6 +19,7 @@ def check_sharing(vms: Sequence[VM], at: At) -> None:
     _check_core_occupation(vms, at)
     _check_host(vms, at)
     _check_irq_routes(vms, at)
+    _check_devices(vms, at)
     _check_admission(vms, at)
 
 
@@ -77,6 +78,18 @@ def _check_irq_routes(vms: Sequence[VM], at: At) -> None:
             raise at.item(vm_index).field("irqs").item(irq_index).error(
                 f"{what} is routed {where} {rule}"
             )
+
+
+def _check_devices(vms: Sequence[VM], at: At) -> None:
+    """A device passed through belongs to one VM: any other's access must fault."""
+    owners: dict[str, str] = {}
+    for vm_index, vm in enumerate(vms):
+        for device_index, device in enumerate(vm.devices):
+            if device.name in owners:
+                raise at.item(vm_index).field("devices").item(device_index).error(
+                    f"device {device.name!r} is passed through to VM {owners[device.name]!r} "
+                    f"already; a device has one owner")
+            owners[device.name] = vm.name
 
 
 def _check_admission(vms: Sequence[VM], at: At) -> None:

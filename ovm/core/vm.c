@@ -68,13 +68,16 @@ void vms_create(void)
 		vm->id = id;
 		vm->console_at_line_start = true;
 		load_image(config);
-		struct guest_mapping mapping = arch_guest_map(id, config->mem_base, config->mem_size);
+		struct guest_mapping mapping = arch_guest_map(id, config);
 		console_printf("[ovm] vm%u %s: guest '%s', level %s, memory %p-%p "
 			       "(%u supersections, %u sections), cores 0x%x\n",
 			       id, config->name, config->guest, level_names[config->level],
 			       (void *)(uintptr_t)config->mem_base,
 			       (void *)(uintptr_t)(config->mem_base + config->mem_size - 1),
 			       mapping.supersections, mapping.sections, config->core_mask);
+		if (config->device_count)
+			console_printf("[ovm] vm%u %s: %u device(s) passed through, %u page(s) mapped\n",
+				       id, config->name, config->device_count, mapping.device_pages);
 		for (u32 core = 0; core < board.cores; core++)
 			if (config->core_mask & BIT(core))
 				create_vcpu(vm, core, &reset);

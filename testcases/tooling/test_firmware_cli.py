@@ -37,8 +37,8 @@ def test_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--repo", str(REPO), "list"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "boards:    qemu-vexpress-a9 zc702",
-        "scenarios: default eval-hrt eval-shared irq-routing paper-eval srt-overload "
-        "srt-overload-tickless",
+        "scenarios: default eval-hrt eval-shared io-passthrough irq-routing paper-eval "
+        "srt-overload srt-overload-tickless",
     ]
 
 

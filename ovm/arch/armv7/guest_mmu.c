@@ -11,6 +11,7 @@
 #include <arch/pagetable.h>
 #include <arch/periph.h>
 #include <core/config.h>
+#include <core/console.h>
 #include <lib/string.h>
 
 #define L1_TABLE_SIZE (L1_ENTRIES * 4)
@@ -21,10 +22,50 @@ u32 *arch_guest_table(u32 vm)
 	return (u32 *)(uintptr_t)(board.ovm_ns_base + vm * L1_TABLE_SIZE);
 }
 
-struct guest_mapping arch_guest_map(u32 vm, u32 base, u32 size)
+/* A VM's second-level tables, after every VM's first-level one: 1 KiB each. */
+static u32 *device_table(u32 vm, u32 index)
+{
+	return (u32 *)(uintptr_t)(board.ovm_ns_base + OVM_MAX_VMS * L1_TABLE_SIZE +
+				  (vm * OVM_MAX_DEVICE_SECTIONS + index) * L2_TABLE_SIZE);
+}
+
+/*
+ * A passed-through device, page by page, through a second-level table for its
+ * section: the VM reaches those pages and nothing else of the section (the
+ * console and the other devices next to it stay unmapped). Returns the pages
+ * mapped; 0 if the section is taken by a section mapping or tables ran out
+ * (the tooling refuses both).
+ */
+static u32 map_device(u32 vm, u32 *l1, const struct device_map *device, u32 *tables_used)
+{
+	u32 section = device->base >> 20;
+	u32 *l2;
+
+	if ((l1[section] & L1_TYPE_MASK) == L1_PAGE_TABLE) {
+		l2 = (u32 *)(uintptr_t)(l1[section] & ~(L2_TABLE_SIZE - 1));
+	} else if (l1[section] == 0 && *tables_used < OVM_MAX_DEVICE_SECTIONS) {
+		l2 = device_table(vm, (*tables_used)++);
+		memset(l2, 0, L2_TABLE_SIZE);
+		l1[section] = (u32)(uintptr_t)l2 | L1_PAGE_TABLE;
+	} else {
+		console_printf("[ovm] vm%u: device %p not mapped (its section is taken)\n", vm,
+			       (void *)(uintptr_t)device->base);
+		return 0;
+	}
+	u32 pages = 0;
+	for (u32 addr = device->base; addr - device->base < device->size; addr += PAGE_SIZE) {
+		l2[(addr >> 12) & (L2_ENTRIES - 1)] = addr | DEVICE_SMALL_PAGE;
+		pages++;
+	}
+	arch_dcache_clean_range((u32)(uintptr_t)l2, L2_TABLE_SIZE);
+	return pages;
+}
+
+struct guest_mapping arch_guest_map(u32 vm, const struct vm_config *config)
 {
 	u32 *table = arch_guest_table(vm);
-	struct guest_mapping mapping = { 0, 0 };
+	u32 base = config->mem_base, size = config->mem_size;
+	struct guest_mapping mapping = { 0, 0, 0 };
 
 	memset(table, 0, L1_TABLE_SIZE);
 	for (u32 addr = base; addr - base < size;) {
@@ -42,6 +83,9 @@ struct guest_mapping arch_guest_map(u32 vm, u32 base, u32 size)
 	}
 	u32 periph = board.periph_base & ~(SECTION_SIZE - 1);
 	table[periph >> 20] = periph | DEVICE_SHARED;
+	u32 tables_used = 0;
+	for (u32 i = 0; i < config->device_count; i++)
+		mapping.device_pages += map_device(vm, table, &config->devices[i], &tables_used);
 	arch_dcache_clean_range((u32)(uintptr_t)table, L1_TABLE_SIZE);
 	return mapping;
 }

@@ -11,6 +11,8 @@
 
 #define OVM_MAX_CORES 4
 #define OVM_MAX_VMS 8
+/* 1 MiB sections one VM's passed-through devices may lie in (one L2 table each). */
+#define OVM_MAX_DEVICE_SECTIONS 4
 
 enum rt_level {
 	LEVEL_HRT = 0,
@@ -58,6 +60,12 @@ struct irq_route {
 	u8 vcpu;
 };
 
+/* A board device passed through to a VM: whole 4 KiB pages inside one 1 MiB section. */
+struct device_map {
+	u32 base;
+	u32 size;
+};
+
 struct sched_config {
 	/* 0: tickless (the timer is set for the next event only); else the paper's periodic tick. */
 	u32 tick_us;
@@ -83,6 +91,9 @@ struct vm_config {
 	bool host;
 	/* Handed to the guest at entry in r2 and r3 (the scenario's `args`). */
 	u32 args[2];
+	/* Devices the VM touches directly (HRT passthrough); nobody else maps them. */
+	const struct device_map *devices;
+	u32 device_count;
 };
 
 extern const struct board_desc board;

@@ -26,11 +26,15 @@ void arch_context_save(struct arch_context *ctx);
 void arch_context_restore(const struct arch_context *ctx);
 
 /* Memory separation: VM `vm`'s flat translation table over [base, base + size). */
+struct vm_config;
+
 struct guest_mapping {
 	u32 supersections;
 	u32 sections;
+	/* 4 KiB device pages passed through; a device that could not be mapped is not counted. */
+	u32 device_pages;
 };
-struct guest_mapping arch_guest_map(u32 vm, u32 base, u32 size);
+struct guest_mapping arch_guest_map(u32 vm, const struct vm_config *config);
 void arch_context_use_table(struct arch_context *ctx, u32 vm);
 
 /* Time: the global timer's counter, and this core's one-shot event on its comparator. */

@@ -26,6 +26,19 @@
 #define NORMAL_WBWA (SECTION | SECTION_AP_RW | SECTION_TEX(1) | SECTION_C | SECTION_B | SECTION_S)
 #define DEVICE_SHARED (SECTION | SECTION_AP_RW | SECTION_B | SECTION_XN)
 
+/* First-level entries that point to a second-level table of 256 small (4 KiB) pages. */
+#define L1_TYPE_MASK 0x3u
+#define L1_PAGE_TABLE 0x1u
+#define L2_ENTRIES 256
+#define L2_TABLE_SIZE (L2_ENTRIES * 4)
+#define PAGE_SIZE 4096u
+#define SMALL_PAGE_XN BIT(0)
+#define SMALL_PAGE BIT(1)
+#define SMALL_PAGE_B BIT(2)
+#define SMALL_PAGE_AP_RW (3u << 4)
+/* Shareable device memory (TEX=0, C=0, B=1), read/write at PL0 and PL1, never executed. */
+#define DEVICE_SMALL_PAGE (SMALL_PAGE | SMALL_PAGE_XN | SMALL_PAGE_B | SMALL_PAGE_AP_RW)
+
 /* Inner and outer write-back write-allocate, shareable table walks (as Linux sets for SMP). */
 #define TTBR_WALK_ATTRS 0x6au
 
