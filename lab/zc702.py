@@ -158,15 +158,11 @@ class ZC702Strategy(OVMStrategy):
     # -- states -----------------------------------------------------------------
 
     def _power_off(self) -> None:
-        self.target.deactivate(self.console)  # and the UBootDriver on top of it
-        self.target.activate(self.power)
-        self.power.off()
-        if self.transcript:
-            self.console_log = self.transcript.text
-            self.transcript.stop()
-        self.transcript = None
-        self.banner = None
-        self.native_banner = None
+        # Deactivating the console deactivates the UBootDriver on top of it too.
+        transcript = self.transcript
+        super()._power_off()
+        if transcript:
+            self.console_log = transcript.text
 
     def _boot(self, banner, what: str):
         image = self.image_to_stage()

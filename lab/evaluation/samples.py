@@ -23,6 +23,8 @@ from .measures import Timebase, pair_switches
 # Switches kept per direction (the SRT probe runs more jobs than this, see probe_srt).
 SWITCH_SAMPLES = 1000
 NATIVE_SCENARIO = "native-latency"
+# Context switches: the summary's key -> the level tag of its samples.
+SWITCH_LEVELS = {"ovm": "SRT>NRT", "ovm_preempt": "NRT>SRT", "linux": "linux"}
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,13 @@ def sample_frame(
         shared.samples("gap_begin.NRT"), shared.samples("gap_end.NRT"),
     )
     frames.append(_rows("context_switch", "ovm", _scenario(shared), "shared", "srt>nrt",
-                        "SRT>NRT", 0, timebase.ns(switches.yielding[:SWITCH_SAMPLES])))
+                        SWITCH_LEVELS["ovm"], 0, timebase.ns(switches.yielding[:SWITCH_SAMPLES])))
     frames.append(_rows("context_switch", "ovm_preempt", _scenario(shared), "shared", "nrt>srt",
-                        "NRT>SRT", 0, timebase.ns(switches.preempting[:SWITCH_SAMPLES])))
+                        SWITCH_LEVELS["ovm_preempt"], 0,
+                        timebase.ns(switches.preempting[:SWITCH_SAMPLES])))
     if linux_switch_ns is not None:
-        frames.append(_rows("context_switch", "linux", linux_scenario, "linux", "ctxsw", "linux",
-                            0, linux_switch_ns))
+        frames.append(_rows("context_switch", "linux", linux_scenario, "linux", "ctxsw",
+                            SWITCH_LEVELS["linux"], 0, linux_switch_ns))
     return pd.concat(frames, ignore_index=True), switches.unpaired
 
 

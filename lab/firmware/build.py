@@ -89,7 +89,7 @@ def build(
             f"-j{jobs}",
         ]
         run(command)
-        _expect_outputs(command, [layout.guest_elf(vm.name), layout.guest_bin(vm.name)])
+        expect_outputs(command, [layout.guest_elf(vm.name), layout.guest_bin(vm.name)])
 
     progress("linking ovm.elf")
     command = [
@@ -99,7 +99,7 @@ def build(
         f"-j{jobs}",
     ]
     run(command)
-    _expect_outputs(command, [layout.ovm_elf, layout.ovm_bin])
+    expect_outputs(command, [layout.ovm_elf, layout.ovm_bin])
 
     rows = size_report(layout, [vm.name for vm in scenario.vms])
     write_json(rows, layout.size_json)
@@ -108,7 +108,7 @@ def build(
     )
 
 
-def _expect_outputs(command: Sequence[str], outputs: Sequence[Path]) -> None:
+def expect_outputs(command: Sequence[str], outputs: Sequence[Path]) -> None:
     # A Makefile that disagrees with us about output names would otherwise
     # surface later as a confusing missing-file error.
     missing = [str(path) for path in outputs if not path.is_file()]

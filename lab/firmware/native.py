@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .build import Runner, _expect_outputs, run_command
+from .build import Runner, expect_outputs, run_command
 from .buildid import build_id, printed_build_id
 from .codegen import CONSOLE_DRIVER_SOURCE, write_changed
 from .errors import BuildError
@@ -92,5 +92,5 @@ def build_native(
     ]
     run(command)
     result = NativeBuild(elf=out_dir / f"{program}.elf", bin=out_dir / f"{program}.bin")
-    _expect_outputs(command, [result.elf, result.bin])
+    expect_outputs(command, [result.elf, result.bin])
     return result

@@ -326,29 +326,45 @@ def latency_section(values: Mapping[str, np.ndarray], run: RunInfo, timer: _Time
     return "".join(parts)
 
 
-def percentile_section(stats: pd.DataFrame, run: RunInfo) -> str:
-    """min/p50/p99/p99.9/max/mean/stdev per series, in instructions too under icount."""
+def _units(run: RunInfo) -> list[tuple[str, float]]:
+    """The units a statistics table shows: ns, and instructions under icount."""
     per_instruction = per_instruction_ns(run)
-    units = [("ns", 1.0)] + ([("instructions", per_instruction)] if per_instruction else [])
-    head = "<tr><th rowspan=2>series</th><th rowspan=2>n</th>" + "".join(
-        f'<th colspan="{len(STATS)}">{unit}</th>' for unit, _ in units) + "</tr><tr>" + "".join(
-        f"<th>{stat}</th>" for _ in units for stat in STATS) + "</tr>"
+    return [("ns", 1.0)] + ([("instructions", per_instruction)] if per_instruction else [])
+
+
+def _stats_head(first: str, names: Sequence[str], units: Sequence[tuple[str, float]]) -> str:
+    return (f"<tr><th rowspan=2>{first}</th><th rowspan=2>n</th>" + "".join(
+        f'<th colspan="{len(names)}">{unit}</th>' for unit, _ in units) + "</tr><tr>" + "".join(
+        f"<th>{name}</th>" for _ in units for name in names) + "</tr>")
+
+
+def _stats_rows(series_list: Iterable[Series], stats: pd.DataFrame, names: Sequence[str],
+                units: Sequence[tuple[str, float]]) -> list[str]:
+    """One row per series: n, then each statistic in each unit (or "not measured")."""
     rows = []
-    for series in ordered_series(stats.index):
+    for series in series_list:
         if series.id not in stats.index:
             rows.append(f'<tr data-series="{esc(series.id)}" class="missing">'
                         f"<th>{esc(series.label)}</th>"
-                        f'<td colspan="{1 + len(STATS) * len(units)}">{NOT_MEASURED}</td></tr>')
+                        f'<td colspan="{1 + len(names) * len(units)}">{NOT_MEASURED}</td></tr>')
             continue
         figures = stats.loc[series.id]
-        cells = [f'<th>{esc(series.label)}</th>',
+        cells = [f"<th>{esc(series.label)}</th>",
                  _cell("n", "samples", figures["n"], f"{int(figures['n']):,}")]
         for unit, divisor in units:
             show = fmt_ns if unit == "ns" else fmt_instructions
-            for stat in STATS:
-                value = float(figures[stat]) / divisor
-                cells.append(_cell(stat, unit, value, show(value)))
+            for name in names:
+                value = float(figures[name]) / divisor
+                cells.append(_cell(name, unit, value, show(value)))
         rows.append(f'<tr data-series="{esc(series.id)}">{"".join(cells)}</tr>')
+    return rows
+
+
+def percentile_section(stats: pd.DataFrame, run: RunInfo) -> str:
+    """min/p50/p99/p99.9/max/mean/stdev per series, in instructions too under icount."""
+    units = _units(run)
+    head = _stats_head("series", STATS, units)
+    rows = _stats_rows(ordered_series(stats.index), stats, STATS, units)
     return (f'<section id="statistics"><h2>Percentiles per series</h2>'
             f"<p>Computed from the stored samples (linear interpolation; stdev with ddof=1).</p>"
             f'<table id="percentiles"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
@@ -422,27 +438,10 @@ def _paper_ratio(paper: Mapping[str, Any] | None) -> str:
 def switch_section(values: Mapping[str, np.ndarray], stats: pd.DataFrame, run: RunInfo,
                    summary: Mapping[str, Any], timer: _Timer) -> str:
     """OVM's vCPU switch, both ways, against Linux's process switch; and the ratio of means."""
-    per_instruction = per_instruction_ns(run)
     paper = summary.get("paper")
-    units = [("ns", 1.0)] + ([("instructions", per_instruction)] if per_instruction else [])
-    head = "<tr><th rowspan=2>switch</th><th rowspan=2>n</th>" + "".join(
-        f'<th colspan="{len(SWITCH_STATS)}">{u}</th>' for u, _ in units) + "</tr><tr>" + "".join(
-        f"<th>{s}</th>" for _ in units for s in SWITCH_STATS) + "</tr>"
-    rows = []
-    for series in SWITCH_SERIES:
-        if series.id not in stats.index:
-            rows.append(f'<tr data-series="{esc(series.id)}" class="missing">'
-                        f"<th>{esc(series.label)}</th><td colspan="
-                        f'"{1 + len(SWITCH_STATS) * len(units)}">{NOT_MEASURED}</td></tr>')
-            continue
-        figures = stats.loc[series.id]
-        cells = [f"<th>{esc(series.label)}</th>",
-                 _cell("n", "samples", figures["n"], f"{int(figures['n']):,}")]
-        for unit, divisor in units:
-            show = fmt_ns if unit == "ns" else fmt_instructions
-            cells += [_cell(s, unit, float(figures[s]) / divisor,
-                            show(float(figures[s]) / divisor)) for s in SWITCH_STATS]
-        rows.append(f'<tr data-series="{esc(series.id)}">{"".join(cells)}</tr>')
+    units = _units(run)
+    head = _stats_head("switch", SWITCH_STATS, units)
+    rows = _stats_rows(SWITCH_SERIES, stats, SWITCH_STATS, units)
     linux = "context_switch/linux"
     for series in SWITCH_SERIES[:2]:
         name = f"ratio/{series.key}"

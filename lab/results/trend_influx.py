@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from lab.evaluation.measures import Timebase, stats
+from lab.evaluation.samples import SWITCH_LEVELS
 
 from .influx import InfluxClient
 from .schema import SAMPLE_MEASUREMENTS
@@ -21,7 +22,7 @@ from .trend import METRICS, run_figures
 # The summary's name for a sample series, from its measurement and level tag.
 SUMMARY_SECTION = {"irq_latency": "irq_latency_ns", "irq_deferred": "irq_deferred_ns",
                    "context_switch": "context_switch_ns"}
-SWITCH_KEY = {"SRT>NRT": "ovm", "NRT>SRT": "ovm_preempt", "linux": "linux"}
+SWITCH_KEY = {level: key for key, level in SWITCH_LEVELS.items()}
 RUN_COLUMNS = ["run_id", "started_ns", "board", "board_kind", "timing", "icount_shift", "commit",
                "source"]
 

@@ -9,19 +9,8 @@
  * the handler's read) is printed as the record series irq_latency.HRT.
  */
 #include "guest.h"
+#include "periph.h"
 #include "records.h"
-
-#define PTIMER_LOAD 0x600
-#define PTIMER_COUNTER 0x604
-#define PTIMER_CONTROL 0x608
-#define PTIMER_ISR 0x60c
-#define PTIMER_ENABLE_AUTO_IRQ 0x7u
-#define GICC_CTLR 0x100
-#define GICC_PMR 0x104
-#define GICC_IAR 0x10c
-#define GICC_EOIR 0x110
-#define GICD_ISENABLER0 0x1100
-#define IRQ_PRIVATE_TIMER 29
 
 #define MAX_SAMPLES 1000
 
@@ -33,10 +22,10 @@ static u32 latency_samples[MAX_SAMPLES];
 
 void guest_irq(void)
 {
-	u32 count = mmio_read(platform.periph_base + PTIMER_COUNTER);
+	u32 count = mmio_read(platform.periph_base + PTIMER_BASE + TIMER_COUNTER);
 	u32 iar = mmio_read(platform.periph_base + GICC_IAR);
 
-	mmio_write(platform.periph_base + PTIMER_ISR, 1);
+	mmio_write(platform.periph_base + PTIMER_BASE + TIMER_ISR, 1);
 	mmio_write(platform.periph_base + GICC_EOIR, iar);
 	if ((iar & 0x3ff) != IRQ_PRIVATE_TIMER)
 		return;
@@ -86,10 +75,10 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 period_us, u32 report_every)
 	mmio_write(periph + GICC_PMR, 0xf0);
 	mmio_write(periph + GICC_CTLR, 1);
 	mmio_write(periph + GICD_ISENABLER0, BIT(IRQ_PRIVATE_TIMER));
-	mmio_write(periph + PTIMER_LOAD, timer_load);
+	mmio_write(periph + PTIMER_BASE + TIMER_LOAD, timer_load);
 
 	struct hc_result before = core_stats(core);
-	mmio_write(periph + PTIMER_CONTROL, PTIMER_ENABLE_AUTO_IRQ);
+	mmio_write(periph + PTIMER_BASE + TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
 	irqs_on();
 	wait_periods(report_every);
 	struct hc_result after = core_stats(core);

@@ -6,18 +6,16 @@
  * taking whatever the SRT guests leave of the core.
  */
 #include "guest.h"
+#include "periph.h"
 
 static struct ovm_info info;
 
-/* Core 0's watchdog, in timer mode: a device whose interrupt OVM routes to this VM. */
-#define WDT_LOAD 0x620
-#define WDT_COUNTER 0x624
-#define WDT_CONTROL 0x628
-#define WDT_ISR 0x62c
-#define WDT_TIMER_AUTO_IRQ 0x7u
-#define IRQ_WATCHDOG 30
-/* Longer than an SRT job, so a deferred interrupt is not mistaken for the next one;
- * not a multiple of the SRT period, so some arrive while this vCPU runs. */
+/*
+ * Core 0's watchdog in timer mode: a device whose interrupt OVM routes to this
+ * VM. Its period is longer than an SRT job, so a deferred interrupt is not
+ * mistaken for the next one, and not a multiple of the SRT period, so some
+ * arrive while this vCPU runs.
+ */
 #define WDT_PERIOD_US 1300
 #define WDT_INTERRUPTS 20
 /* Slower than this, an interrupt waited for the vCPU's next dispatch. */
@@ -35,8 +33,8 @@ void guest_irq(void)
 		if (id == OVM_IRQ_NONE)
 			return;
 		if (id == IRQ_WATCHDOG) {
-			u32 latency = wdt_load - mmio_read(platform.periph_base + WDT_COUNTER);
-			mmio_write(platform.periph_base + WDT_ISR, 1);
+			u32 latency = wdt_load - mmio_read(platform.periph_base + WDT_BASE + TIMER_COUNTER);
+			mmio_write(platform.periph_base + WDT_BASE + TIMER_ISR, 1);
 			wdt_taken++;
 			wdt_immediate += latency < us_to_ticks(IMMEDIATE_US);
 			if (latency > wdt_latency_max)
@@ -60,11 +58,11 @@ static void check_interrupts(void)
 	vtimer_at = now_ticks() + us_to_ticks(3000);
 	hypercall(HC_VTIMER_SET, (u32)vtimer_at, (u32)(vtimer_at >> 32), 0);
 	wdt_load = (u32)us_to_ticks(WDT_PERIOD_US) - 1;
-	mmio_write(periph + WDT_LOAD, wdt_load);
-	mmio_write(periph + WDT_CONTROL, WDT_TIMER_AUTO_IRQ);
+	mmio_write(periph + WDT_BASE + TIMER_LOAD, wdt_load);
+	mmio_write(periph + WDT_BASE + TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
 	while (wdt_taken < WDT_INTERRUPTS || !vtimer_taken)
 		;
-	mmio_write(periph + WDT_CONTROL, 0);
+	mmio_write(periph + WDT_BASE + TIMER_CONTROL, 0);
 	gprintf("routed irq %u: %u taken, %u at once, %u after waiting for dispatch "
 		"(longest %u us); virtual timer fired %u time(s), %u us late\n",
 		IRQ_WATCHDOG, wdt_taken, wdt_immediate, wdt_taken - wdt_immediate,
