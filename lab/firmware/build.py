@@ -69,27 +69,33 @@ def build(
     def progress(step: str) -> None:
         print(f"[firmware] board={board.name} scenario={scenario.name}: {step}", flush=True)
 
+    # Each image: (name, guest program, load address). A run-time image is built like
+    # a VM's guest, linked at the memory reserved for it, under runtime_<guest>.
+    images = [(vm.name, vm.guest, vm.mem_base) for vm in scenario.vms] + [
+        (image.name, image.guest, image.memory.base) for image in scenario.runtime
+    ]
+
     progress("generating config")
     files = render(
         board,
         scenario,
-        guest_bins={vm.name: layout.guest_bin(vm.name) for vm in scenario.vms},
+        guest_bins={name: layout.guest_bin(name) for name, _, _ in images},
         build_id=build_id(repo_root),
     )
     write_changed(layout.gen_dir, files)
 
-    for vm in scenario.vms:
-        progress(f"building guest {vm.name}")
+    for name, guest, load_addr in images:
+        progress(f"building guest {name}")
         command = [
             "make", "-C", str(ovm_root / "guests"),
-            f"GUEST={vm.guest}",
-            f"NAME={vm.name}",
-            f"LOAD_ADDR=0x{vm.mem_base:08x}",
+            f"GUEST={guest}",
+            f"NAME={name}",
+            f"LOAD_ADDR=0x{load_addr:08x}",
             f"OUT_DIR={layout.guests_dir}",
             f"-j{jobs}",
         ]
         run(command)
-        expect_outputs(command, [layout.guest_elf(vm.name), layout.guest_bin(vm.name)])
+        expect_outputs(command, [layout.guest_elf(name), layout.guest_bin(name)])
 
     progress("linking ovm.elf")
     command = [
@@ -101,7 +107,7 @@ def build(
     run(command)
     expect_outputs(command, [layout.ovm_elf, layout.ovm_bin])
 
-    rows = size_report(layout, [vm.name for vm in scenario.vms])
+    rows = size_report(layout, [name for name, _, _ in images])
     write_json(rows, layout.size_json)
     return BuildResult(
         elf=layout.ovm_elf, bin=layout.ovm_bin, size_json=layout.size_json, sizes=tuple(rows)

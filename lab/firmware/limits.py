@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-CONFIG_H = Path(__file__).resolve().parents[2] / "ovm" / "core" / "inc" / "core" / "config.h"
+_OVM = Path(__file__).resolve().parents[2] / "ovm"
+CONFIG_H = _OVM / "core" / "inc" / "core" / "config.h"
+# The hypercall ABI: guests' and OVM's, so also the grant bits of the scenarios' `io`.
+HYPERCALL_H = _OVM / "include" / "ovm" / "hypercall.h"
 
 
 def c_define(header: Path, name: str) -> int:
@@ -23,3 +26,4 @@ def c_define(header: Path, name: str) -> int:
 MAX_CORES = c_define(CONFIG_H, "OVM_MAX_CORES")
 MAX_VMS = c_define(CONFIG_H, "OVM_MAX_VMS")
 MAX_DEVICE_SECTIONS = c_define(CONFIG_H, "OVM_MAX_DEVICE_SECTIONS")
+CONSOLE_QUEUE = c_define(CONFIG_H, "OVM_CONSOLE_QUEUE")

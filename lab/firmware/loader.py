@@ -9,15 +9,20 @@ Layout under `root` (the ovm/ directory):
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ConfigError, display_path
-from .limits import MAX_CORES, MAX_DEVICE_SECTIONS, MAX_VMS
+from .io import IO_DEVICES, refusal
+from .limits import CONSOLE_QUEUE, MAX_CORES, MAX_DEVICE_SECTIONS, MAX_VMS
 from .model import (
     MIB,
     OVM_NS_SIZE,
+    RUNTIME_IMAGE_PREFIX,
     Board,
     Console,
+    ConsoleConfig,
     ConsoleDriver,
     Device,
     Level,
@@ -27,7 +32,7 @@ from .model import (
     SchedConfig,
     VmIrq,
 )
-from .placement import VmRequest, place
+from .placement import RuntimeImageRequest, VmRequest, place_all
 from .schema import (
     U32_MAX,
     At,
@@ -58,13 +63,15 @@ VM_NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
 MAX_PERIOD_US = 10_000_000
 # A tick longer than a second is a typo, not a scheduler.
 MAX_TICK_US = 1_000_000
+# The console's sharing round: shorter is all overhead, longer than a second is a typo.
+CONSOLE_ROUND_US = (10, 1_000_000)
 
 _BOARD_KEYS = (
     "name", "description", "cpu", "cores", "ram", "ovm", "periph_base", "gic_lines",
     "private_timer_hz", "console", "secondary_release",
 )
 _VM_KEYS = ("name", "guest", "level", "cores", "memory")
-_VM_OPTIONAL_KEYS = ("realtime", "irqs", "host", "args", "devices")
+_VM_OPTIONAL_KEYS = ("realtime", "irqs", "host", "args", "devices", "io")
 _BOARD_OPTIONAL_KEYS = ("devices",)
 # A device is given to a VM in whole small pages.
 PAGE = 4096
@@ -72,6 +79,8 @@ PAGE = 4096
 MAX_GUEST_ARGS = 2
 _SCHEDULER_KEYS = ("tick_us", "nrt_slice_us", "min_period_us")
 _REALTIME_KEYS = ("deadline_us", "period_us", "budget_us")
+_CONSOLE_KEYS = ("round_us", "bytes_per_round")
+_RUNTIME_KEYS = ("guest", "memory")
 
 
 def board_file(root: Path, name: str) -> Path:
@@ -173,11 +182,16 @@ def load_scenario(root: Path, name: str, board: Board) -> Scenario:
     if name not in known:
         raise ConfigError(file, None, f"unknown scenario {name!r} (available: {_listing(known)})")
     at = At(file)
-    doc = mapping(read_yaml(file), at, required=("description", "vms"), optional=("scheduler",))
+    doc = mapping(read_yaml(file), at, required=("description", "vms"),
+                  optional=("scheduler", "console", "runtime"))
     description = string(doc["description"], at.field("description"))
     scheduler = (
         _scheduler(doc["scheduler"], at.field("scheduler")) if "scheduler" in doc
         else SchedConfig()
+    )
+    console = (
+        _console_sharing(doc["console"], at.field("console")) if "console" in doc
+        else ConsoleConfig()
     )
 
     vms_at = at.field("vms")
@@ -186,6 +200,13 @@ def load_scenario(root: Path, name: str, board: Board) -> Scenario:
         raise vms_at.error("at least one VM is required")
     if len(items) > MAX_VMS:
         raise vms_at.error(f"{len(items)} VMs given, at most {MAX_VMS} are supported")
+    runtime_at = at.field("runtime")
+    runtime_items = sequence(doc.get("runtime", []), runtime_at)
+    if len(items) + len(runtime_items) > MAX_VMS:
+        raise runtime_at.error(
+            f"{len(items)} VMs and {len(runtime_items)} run-time images given, at most "
+            f"{MAX_VMS} together are supported (a run-time VM's id follows the VMs')"
+        )
     guests = available_guests(root)
     requests: list[VmRequest] = []
     for index, item in enumerate(items):
@@ -196,9 +217,18 @@ def load_scenario(root: Path, name: str, board: Board) -> Scenario:
                     f"duplicate VM name {request.name!r} (also vms[{other_index}])"
                 )
         requests.append(request)
-    vms = place(requests, board, vms_at)
+    runtime = _runtime_requests(runtime_items, runtime_at, guests, root)
+    for request in requests:
+        for image in runtime:
+            if request.name == RUNTIME_IMAGE_PREFIX + image.guest:
+                raise request.at.field("name").error(
+                    f"{request.name!r} is the name run-time image {image.guest!r} is built "
+                    f"under ({RUNTIME_IMAGE_PREFIX}<guest>): choose another VM name"
+                )
+    vms, images = place_all(requests, runtime, board, vms_at)
     check_sharing(vms, vms_at)
-    return Scenario(name=name, description=description, scheduler=scheduler, vms=vms)
+    return Scenario(name=name, description=description, scheduler=scheduler, vms=vms,
+                    console=console, runtime=images)
 
 
 def _ram(value: object, at: At) -> Region:
@@ -269,25 +299,51 @@ def _scheduler(value: object, at: At) -> SchedConfig:
     )
 
 
-def _vm_request(
-    value: object, at: At, board: Board, scheduler: SchedConfig, guests: list[str], root: Path
-) -> VmRequest:
-    doc = mapping(value, at, required=_VM_KEYS, optional=_VM_OPTIONAL_KEYS)
+def _console_sharing(value: object, at: At) -> ConsoleConfig:
+    doc = mapping(value, at, required=(), optional=_CONSOLE_KEYS)
+    default = ConsoleConfig()
+    per_round = doc.get("bytes_per_round", default.bytes_per_round)
+    per_round_at = at.field("bytes_per_round")
+    if isinstance(per_round, int) and per_round > CONSOLE_QUEUE:
+        raise per_round_at.error(
+            f"{per_round} exceeds the {CONSOLE_QUEUE} bytes OVM queues per VM "
+            "(OVM_CONSOLE_QUEUE)"
+        )
+    return ConsoleConfig(
+        round_us=integer(doc.get("round_us", default.round_us), at.field("round_us"),
+                         *CONSOLE_ROUND_US),
+        bytes_per_round=integer(per_round, per_round_at, 1, CONSOLE_QUEUE),
+    )
+
+
+@dataclass(frozen=True)
+class VmFields:
+    """What a VM's configuration says that a scenario's VM and a VM the host registers at
+    run time share; checked alike for both (see lab/firmware/runtime.py)."""
+
+    name: str
+    level: Level
+    cores: tuple[int, ...]
+    realtime: RtParams | None
+    args: tuple[int, ...]
+    io: tuple[str, ...]
+
+
+def vm_fields(
+    doc: Mapping[str, object], at: At, board: Board, scheduler: SchedConfig, *, host: bool
+) -> VmFields:
+    """Check a VM mapping's name, level, cores, realtime, args and io (those present).
+
+    `doc` has been checked for its keys (schema.mapping); `host` is whether the VM is
+    the host, which decides the virtual devices it may have.
+    """
     name = string(doc["name"], at.field("name"))
     if not VM_NAME.fullmatch(name):
         raise at.field("name").error(
             f"{name!r} is not a valid VM name (lower-case letter, then up to 15 of a-z, 0-9, _)"
         )
-    guest = string(doc["guest"], at.field("guest"))
-    if guest not in guests:
-        raise at.field("guest").error(
-            f"unknown guest {guest!r}: no directory {display_path(root / 'guests' / guest)} "
-            f"(available: {_listing(guests)})"
-        )
     level = Level(choice(doc["level"], at.field("level"), [level.value for level in Level]))
     cores = _vm_cores(doc["cores"], at.field("cores"), board)
-    memory_at = at.field("memory")
-    memory = mapping(doc["memory"], memory_at, required=("size",), optional=("offset",))
     realtime = None
     if "realtime" in doc:
         if level is not Level.SRT:
@@ -295,24 +351,111 @@ def _vm_request(
                 f"only SRT VMs have real-time parameters, VM {name!r} is {level.value}"
             )
         realtime = _realtime(doc["realtime"], at.field("realtime"), scheduler)
-    return VmRequest(
+    return VmFields(
         name=name,
-        guest=guest,
         level=level,
         cores=cores,
-        size=size(memory["size"], memory_at.field("size"), multiple_of=MIB),
-        offset=(
-            offset(memory["offset"], memory_at.field("offset"), alignment=MIB)
-            if "offset" in memory
-            else None
-        ),
-        at=at,
         realtime=realtime,
-        irqs=_vm_irqs(doc.get("irqs", []), at.field("irqs"), name, len(cores), board),
-        host=boolean(doc.get("host", False), at.field("host")),
         args=_guest_args(doc.get("args", []), at.field("args"), board),
-        devices=_vm_devices(doc.get("devices", []), at.field("devices"), name, level, board),
+        io=_vm_io(doc.get("io", []), at.field("io"), name, level, host),
     )
+
+
+def memory_size(value: object, at: At) -> int:
+    """A VM's or a run-time image's memory size: whole MiB."""
+    return size(value, at, multiple_of=MIB)
+
+
+def _vm_request(
+    value: object, at: At, board: Board, scheduler: SchedConfig, guests: list[str], root: Path
+) -> VmRequest:
+    doc = mapping(value, at, required=_VM_KEYS, optional=_VM_OPTIONAL_KEYS)
+    host = boolean(doc.get("host", False), at.field("host"))
+    fields = vm_fields(doc, at, board, scheduler, host=host)
+    mem_size, mem_offset = _memory(doc["memory"], at.field("memory"))
+    return VmRequest(
+        name=fields.name,
+        guest=_guest(doc["guest"], at.field("guest"), guests, root),
+        level=fields.level,
+        cores=fields.cores,
+        size=mem_size,
+        offset=mem_offset,
+        at=at,
+        realtime=fields.realtime,
+        irqs=_vm_irqs(doc.get("irqs", []), at.field("irqs"), fields.name, len(fields.cores),
+                      board),
+        host=host,
+        args=fields.args,
+        devices=_vm_devices(doc.get("devices", []), at.field("devices"), fields.name,
+                            fields.level, board),
+        io=fields.io,
+    )
+
+
+def _guest(value: object, at: At, guests: list[str], root: Path) -> str:
+    guest = string(value, at)
+    if guest not in guests:
+        raise at.error(
+            f"unknown guest {guest!r}: no directory {display_path(root / 'guests' / guest)} "
+            f"(available: {_listing(guests)})"
+        )
+    return guest
+
+
+def _memory(value: object, at: At) -> tuple[int, int | None]:
+    """{size, offset (optional)}: the size and the offset in RAM, if given."""
+    memory = mapping(value, at, required=("size",), optional=("offset",))
+    return (
+        memory_size(memory["size"], at.field("size")),
+        offset(memory["offset"], at.field("offset"), alignment=MIB) if "offset" in memory
+        else None,
+    )
+
+
+def _runtime_requests(
+    items: list[object], at: At, guests: list[str], root: Path
+) -> list[RuntimeImageRequest]:
+    """The guest programs the host may start at run time, each with the memory it runs in."""
+    requests: list[RuntimeImageRequest] = []
+    for index, item in enumerate(items):
+        item_at = at.item(index)
+        doc = mapping(item, item_at, required=_RUNTIME_KEYS)
+        guest = _guest(doc["guest"], item_at.field("guest"), guests, root)
+        if not VM_NAME.fullmatch(guest):
+            raise item_at.field("guest").error(
+                f"guest {guest!r} cannot be a run-time image: `register` names it as a VM "
+                "name is spelled (lower-case letter, then up to 15 of a-z, 0-9, _)"
+            )
+        for other_index, other in enumerate(requests):
+            if other.guest == guest:
+                raise item_at.field("guest").error(
+                    f"guest {guest!r} is listed twice (also runtime[{other_index}]): "
+                    "`register` names a run-time image by its guest"
+                )
+        mem_size, mem_offset = _memory(doc["memory"], item_at.field("memory"))
+        requests.append(
+            RuntimeImageRequest(guest=guest, size=mem_size, offset=mem_offset, at=item_at)
+        )
+    return requests
+
+
+def _vm_io(value: object, at: At, vm: str, level: Level, host: bool) -> tuple[str, ...]:
+    """Virtual devices the VM may reach by input/output (see io.py for who may have which)."""
+    names: list[str] = []
+    for index, item in enumerate(sequence(value, at)):
+        item_at = at.item(index)
+        name = string(item, item_at)
+        if name not in IO_DEVICES:
+            raise item_at.error(
+                f"unknown device {name!r} for VM {vm!r} (devices: {_listing(list(IO_DEVICES))})"
+            )
+        if name in names:
+            raise item_at.error(f"device {name!r} is listed twice for VM {vm!r}")
+        refused = refusal(name, vm, level, host)
+        if refused is not None:
+            raise item_at.error(refused)
+        names.append(name)
+    return tuple(names)
 
 
 def _vm_devices(value: object, at: At, vm: str, level: Level, board: Board) -> tuple[Device, ...]:

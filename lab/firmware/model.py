@@ -18,6 +18,11 @@ class Level(enum.Enum):
     SRT = "SRT"
     NRT = "NRT"
 
+    @property
+    def number(self) -> int:
+        """As enum rt_level in config.h and ovm_vm_request.level: 0 HRT, 1 SRT, 2 NRT."""
+        return list(Level).index(self)
+
 
 class ConsoleDriver(enum.Enum):
     """UART drivers OVM has; the values are the spellings used in board files."""
@@ -145,6 +150,8 @@ class VM:
     args: tuple[int, ...] = ()
     # Board devices passed through to this (HRT) VM: mapped, touched directly.
     devices: tuple[Device, ...] = ()
+    # Virtual devices it may reach by input/output, by name (see io.py).
+    io: tuple[str, ...] = ()
 
     @property
     def mem_base(self) -> int:
@@ -156,11 +163,39 @@ class VM:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    """The console's sharing (OVM proxy): each round, each VM may send this many bytes."""
+
+    round_us: int = 1000
+    bytes_per_round: int = 64
+
+
+# A run-time image is built, embedded and sized under this prefix and its guest's name.
+RUNTIME_IMAGE_PREFIX = "runtime_"
+
+
+@dataclass(frozen=True)
+class RuntimeImage:
+    """A guest program the host may start at run time (`register`), linked at `memory`."""
+
+    guest: str
+    memory: Region
+
+    @property
+    def name(self) -> str:
+        """The image's name among the VMs' in the build: runtime_<guest>."""
+        return RUNTIME_IMAGE_PREFIX + self.guest
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
     scheduler: SchedConfig
     vms: tuple[VM, ...]
+    console: ConsoleConfig = ConsoleConfig()
+    # A VM started from runtime[i] gets the id len(vms) + i.
+    runtime: tuple[RuntimeImage, ...] = ()
 
     @property
     def irq_routes(self) -> tuple[IrqRoute, ...]:

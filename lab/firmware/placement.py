@@ -1,11 +1,11 @@
-"""Where each VM's memory lies in the board's RAM."""
+"""Where each VM's memory, and each run-time image's, lies in the board's RAM."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .model import MIB, VM, Board, Device, Level, Region, RtParams, VmIrq
+from .model import MIB, VM, Board, Device, Level, Region, RtParams, RuntimeImage, VmIrq
 from .schema import At, format_size
 
 # A size that is a multiple of this gets this alignment, so that an HRT guest's
@@ -32,45 +32,90 @@ class VmRequest:
     host: bool = False
     args: tuple[int, ...] = ()
     devices: tuple[Device, ...] = ()
+    io: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuntimeImageRequest:
+    """A run-time image as the scenario file gives it: memory not yet placed."""
+
+    guest: str
+    size: int
+    offset: int | None
+    at: At
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """Memory to place, for a VM or a run-time image; `owner` names it in errors."""
+
+    owner: str
+    size: int
+    offset: int | None
+    at: At
 
 
 def place(requests: Sequence[VmRequest], board: Board, at: At) -> tuple[VM, ...]:
-    """Resolve every VM's memory region.
+    """Resolve every VM's memory region (a scenario without run-time images)."""
+    vms, _ = place_all(requests, (), board, at)
+    return vms
 
-    VMs with an offset keep it; the others take, in scenario order, the lowest
-    free aligned range above OVM's non-secure area.
+
+def place_all(
+    requests: Sequence[VmRequest], runtime: Sequence[RuntimeImageRequest], board: Board, at: At
+) -> tuple[tuple[VM, ...], tuple[RuntimeImage, ...]]:
+    """Resolve the memory regions of every VM and every run-time image, clear of each other.
+
+    Those with an offset keep it; the others take, VMs first and each in scenario
+    order, the lowest free aligned range above OVM's non-secure area.
     """
-    needed = sum(request.size for request in requests)
-    free = board.ram.size - board.ovm.size - board.ovm_ns.size
-    if needed > free:
-        raise at.error(
-            f"the VMs need {format_size(needed)} of memory, but only {format_size(free)} "
-            "of RAM is free outside OVM's region and non-secure area"
-        )
-    regions: dict[str, Region] = {}
-    for request in requests:
-        if request.offset is not None:
-            region = Region(board.ram.base + request.offset, request.size)
-            _check_fixed(region, request.at.field("memory"), board, regions)
-            regions[request.name] = region
-    for request in requests:
-        if request.offset is None:
-            regions[request.name] = _first_fit(request, board, list(regions.values()))
-    return tuple(
+    claims = [_Claim(f"VM '{r.name}'", r.size, r.offset, r.at) for r in requests] + [
+        _Claim(f"run-time image '{r.guest}'", r.size, r.offset, r.at) for r in runtime
+    ]
+    regions = _place_claims(claims, board, at, "the VMs and run-time images" if runtime
+                            else "the VMs")
+    vms = tuple(
         VM(
             name=request.name,
             guest=request.guest,
             level=request.level,
             cores=request.cores,
-            memory=regions[request.name],
+            memory=region,
             realtime=request.realtime,
             irqs=request.irqs,
             devices=request.devices,
             host=request.host,
             args=request.args,
+            io=request.io,
         )
-        for request in requests
+        for request, region in zip(requests, regions)
     )
+    images = tuple(
+        RuntimeImage(guest=request.guest, memory=region)
+        for request, region in zip(runtime, regions[len(requests):])
+    )
+    return vms, images
+
+
+def _place_claims(claims: Sequence[_Claim], board: Board, at: At, who: str) -> list[Region]:
+    needed = sum(claim.size for claim in claims)
+    free = board.ram.size - board.ovm.size - board.ovm_ns.size
+    if needed > free:
+        raise at.error(
+            f"{who} need {format_size(needed)} of memory, but only {format_size(free)} "
+            "of RAM is free outside OVM's region and non-secure area"
+        )
+    regions: dict[int, Region] = {}
+    for index, claim in enumerate(claims):
+        if claim.offset is not None:
+            region = Region(board.ram.base + claim.offset, claim.size)
+            _check_fixed(region, claim.at.field("memory"), board,
+                         {claims[i].owner: other for i, other in regions.items()})
+            regions[index] = region
+    for index, claim in enumerate(claims):
+        if claim.offset is None:
+            regions[index] = _first_fit(claim, board, list(regions.values()))
+    return [regions[index] for index in range(len(claims))]
 
 
 def _check_fixed(region: Region, at: At, board: Board, placed: dict[str, Region]) -> None:
@@ -80,23 +125,23 @@ def _check_fixed(region: Region, at: At, board: Board, placed: dict[str, Region]
         raise at.error(f"region {region} overlaps OVM's region ({board.ovm})")
     if region.overlaps(board.ovm_ns):
         raise at.error(f"region {region} overlaps OVM's non-secure area ({board.ovm_ns})")
-    for name, other in placed.items():
+    for owner, other in placed.items():
         if region.overlaps(other):
-            raise at.error(f"region {region} overlaps VM '{name}' ({other})")
+            raise at.error(f"region {region} overlaps {owner} ({other})")
 
 
-def _first_fit(request: VmRequest, board: Board, placed: list[Region]) -> Region:
-    alignment = SUPERSECTION if request.size % SUPERSECTION == 0 else SECTION
+def _first_fit(claim: _Claim, board: Board, placed: list[Region]) -> Region:
+    alignment = SUPERSECTION if claim.size % SUPERSECTION == 0 else SECTION
     base = _align_up(board.ovm_ns.end, alignment)
     while True:
-        candidate = Region(base, request.size)
+        candidate = Region(base, claim.size)
         conflicts = [other for other in placed if other.overlaps(candidate)]
         if not conflicts:
             break
         base = _align_up(max(other.end for other in conflicts), alignment)
     if candidate.end > board.ram.end:
-        raise request.at.field("memory").error(
-            f"no free {format_size(alignment)}-aligned range of {format_size(request.size)} "
+        raise claim.at.field("memory").error(
+            f"no free {format_size(alignment)}-aligned range of {format_size(claim.size)} "
             f"left in RAM ({board.ram}) above OVM's non-secure area ({board.ovm_ns})"
         )
     return candidate

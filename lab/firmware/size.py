@@ -68,13 +68,17 @@ def sum_sizes(paths: Iterable[Path]) -> Sizes:
     return sum((elf_sizes(path) for path in paths), Sizes())
 
 
-def size_report(layout: BuildLayout, vm_names: Sequence[str]) -> list[SizeRow]:
+def size_report(layout: BuildLayout, image_names: Sequence[str]) -> list[SizeRow]:
+    """OVM's parts, ovm.elf, then each guest image: the VMs' and the run-time images'
+    (runtime_<guest>), by the names the build gave them."""
     rows = [
         SizeRow(part.name, RowKind.PART, sum_sizes(sorted(part.rglob("*.o"))))
         for part in _part_dirs(layout.obj_dir)
     ]
     rows.append(SizeRow(layout.ovm_elf.name, RowKind.IMAGE, elf_sizes(layout.ovm_elf)))
-    rows += [SizeRow(name, RowKind.GUEST, elf_sizes(layout.guest_elf(name))) for name in vm_names]
+    rows += [
+        SizeRow(name, RowKind.GUEST, elf_sizes(layout.guest_elf(name))) for name in image_names
+    ]
     return rows
 
 

@@ -59,3 +59,11 @@ void console_write_guest(const char *vm_name, const char *text, u32 len, bool *a
 	}
 	spin_unlock(&console_lock);
 }
+
+int console_getc(void)
+{
+	spin_lock(&console_lock);
+	int c = uart_getc(board.console_base);
+	spin_unlock(&console_lock);
+	return c;
+}

@@ -6,6 +6,7 @@
 #include <arch/arch.h>
 #include <arch/cpu.h>
 #include <core/console.h>
+#include <core/io.h>
 #include <core/irq.h>
 #include <core/vm.h>
 
@@ -24,6 +25,12 @@ struct cpu *this_cpu(void)
 void core_entry(u32 core, enum entry_kind kind)
 {
 	cpus[core].entries[kind]++;
+}
+
+void core_kick(u32 core)
+{
+	if (core != cpu_id())
+		arch_kick(core);
 }
 
 static void switch_to(struct cpu *cpu, struct vcpu *next)
@@ -46,6 +53,10 @@ static void signal_misses_and_timers(struct cpu *cpu, u64 now)
 			vcpu->vtimer = 0;
 			virq_raise(&vcpu->virq, OVM_VIRQ_TIMER);
 		}
+		if (vcpu->io_answered) {
+			vcpu->io_answered = false;
+			virq_raise(&vcpu->virq, OVM_VIRQ_IO);
+		}
 	}
 }
 
@@ -67,6 +78,10 @@ static u64 next_event(struct cpu *cpu, u64 now)
 		return cpu->next_tick;
 	}
 	u64 next = sched_next_event(&cpu->rq);
+	/* A round already due is served on the way out of OVM, before any sleep. */
+	u64 console = console_proxy_next();
+	if (console > now)
+		next = earliest(next, console);
 	for (u32 i = 0; i < cpu->rq.attached; i++) {
 		struct vcpu *vcpu = vcpu_of_se(cpu->rq.members[i]);
 		if (vcpu->vtimer)
@@ -78,7 +93,10 @@ static u64 next_event(struct cpu *cpu, u64 now)
 /*
  * Program the core's next event; false if it is already due. A comparator
  * written after its time has passed never fires, and at QEMU's icount rate
- * the few instructions of programming it can be enough to pass it.
+ * the few instructions of programming it can be enough to pass it. A time
+ * passed after the write is fine: the comparator matched, its interrupt is
+ * pending (under icount, writing the comparator can hand the emulator to the
+ * other core until exactly that time).
  */
 static bool set_event(struct cpu *cpu, u64 when)
 {
@@ -86,7 +104,7 @@ static bool set_event(struct cpu *cpu, u64 when)
 		cpu->event_at = when;
 		arch_event_timer_set(when);
 	}
-	if (arch_now() < when)
+	if (arch_now() < when || arch_event_timer_fired())
 		return true;
 	cpu->event_at = SCHED_NEVER;
 	return false;
@@ -101,9 +119,14 @@ static struct vcpu *pick(struct cpu *cpu)
 		struct sched_entity *se = sched_pick(&cpu->rq, now);
 		if (se)
 			return vcpu_of_se(se);
-		if (set_event(cpu, next_event(cpu, now)))
+		bool wait = set_event(cpu, next_event(cpu, now));
+		/* Other cores may answer a blocked vCPU meanwhile: not while holding the queues. */
+		spin_unlock(&cpu->lock);
+		console_proxy_service(arch_now());
+		if (wait)
 			arch_wait_for_interrupt();
 		arch_irq_poll();
+		spin_lock(&cpu->lock);
 	}
 }
 
@@ -114,6 +137,8 @@ struct arch_regs *core_exit(void)
 	if (!cpu->ticking)
 		return &cpu->current->regs;
 
+	console_proxy_service(arch_now());
+	spin_lock(&cpu->lock);
 	struct vcpu *next;
 	u64 event;
 	do {
@@ -127,6 +152,7 @@ struct arch_regs *core_exit(void)
 		switch_to(cpu, next);
 	if (virq_any_pending(&next->virq) && !arch_guest_irqs_masked(&next->regs))
 		arch_inject_irq(&next->regs);
+	spin_unlock(&cpu->lock);
 	return &next->regs;
 }
 
@@ -149,7 +175,8 @@ static void reserve(struct cpu *cpu)
 	for (u32 i = 0; i < cpu->rq.attached; i++) {
 		struct vcpu *vcpu = vcpu_of_se(cpu->rq.members[i]);
 		const struct rt_params *rt = &vcpu->vm->config->rt;
-		if (vcpu->se.level != LEVEL_SRT || !rt->period_us)
+		/* A VM registered while the core waited was admitted then. */
+		if (vcpu->se.level != LEVEL_SRT || !rt->period_us || vcpu->se.periodic)
 			continue;
 		enum sched_status status = sched_set_realtime(
 			&cpu->rq, &vcpu->se, core_release_time(cpu), arch_us_to_ticks(rt->deadline_us),
@@ -161,21 +188,38 @@ static void reserve(struct cpu *cpu)
 	}
 }
 
+/* A core with nothing configured sleeps until `register` gives it a vCPU (and kicks it). */
+static void wait_for_first_vcpu(struct cpu *cpu)
+{
+	for (;;) {
+		spin_lock(&cpu->lock);
+		bool attached = cpu->rq.attached != 0;
+		spin_unlock(&cpu->lock);
+		if (attached)
+			return;
+		arch_wait_for_interrupt();
+		arch_irq_poll();
+	}
+}
+
 /* First entry on a core: an HRT core is handed over for good; the others start ticking. */
 __attribute__((noreturn)) void core_start(u32 core)
 {
 	struct cpu *cpu = &cpus[core];
 	struct runqueue *rq = &cpu->rq;
 
+	arch_kick_init();
 	if (!rq->attached) {
-		console_printf("[ovm] core%u: no vCPU configured, idle\n", core);
-		for (;;)
-			arch_wait_for_interrupt();
+		console_printf("[ovm] core%u: no vCPU configured, idle until one is registered\n",
+			       core);
+		wait_for_first_vcpu(cpu);
 	}
+	spin_lock(&cpu->lock);
 	irq_routes_init(core);
 	if (rq->level == LEVEL_HRT) {
 		struct vcpu *vcpu = vcpu_of_se(rq->members[0]);
 		switch_to(cpu, vcpu);
+		spin_unlock(&cpu->lock);
 		console_printf("[ovm] core%u: handed over to HRT %s vcpu%u, no OVM tick on this core\n",
 			       core, vcpu->vm->config->name, vcpu->id);
 		arch_enter_guest(&vcpu->regs);
@@ -191,6 +235,7 @@ __attribute__((noreturn)) void core_start(u32 core)
 		first = pick(cpu);
 	while (!set_event(cpu, next_event(cpu, arch_now())));
 	switch_to(cpu, first);
+	spin_unlock(&cpu->lock);
 	console_printf("[ovm] core%u: scheduling %u vCPU(s), %s, first %s vcpu%u\n", core,
 		       rq->attached, cpu->tick ? "periodic tick" : "tickless", first->vm->config->name,
 		       first->id);

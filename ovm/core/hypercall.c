@@ -5,6 +5,7 @@
  */
 #include <arch/arch.h>
 #include <core/console.h>
+#include <core/io.h>
 #include <core/irq.h>
 #include <core/vm.h>
 #include <lib/string.h>
@@ -68,9 +69,12 @@ static s32 hc_set_realtime_info(struct vcpu *vcpu, u32 *args)
 	if (period > MAX_PERIOD_US)
 		return OVM_E_INVAL;
 	struct cpu *cpu = &cpus[vcpu->core];
-	switch (sched_set_realtime(&cpu->rq, &vcpu->se, core_release_time(cpu),
-				   arch_us_to_ticks(deadline), arch_us_to_ticks(period),
-				   arch_us_to_ticks(budget))) {
+	spin_lock(&cpu->lock);
+	enum sched_status status = sched_set_realtime(
+		&cpu->rq, &vcpu->se, core_release_time(cpu), arch_us_to_ticks(deadline),
+		arch_us_to_ticks(period), arch_us_to_ticks(budget));
+	spin_unlock(&cpu->lock);
+	switch (status) {
 	case SCHED_OK:
 		return OVM_OK;
 	case SCHED_E_OVERLOAD:
@@ -83,7 +87,10 @@ static s32 hc_set_realtime_info(struct vcpu *vcpu, u32 *args)
 static s32 hc_vm_exit(struct vcpu *vcpu, u32 *args)
 {
 	(void)args;
-	sched_job_done(&cpus[vcpu->core].rq, &vcpu->se, arch_now());
+	struct cpu *cpu = &cpus[vcpu->core];
+	spin_lock(&cpu->lock);
+	sched_job_done(&cpu->rq, &vcpu->se, arch_now());
+	spin_unlock(&cpu->lock);
 	return OVM_OK;
 }
 
@@ -140,6 +147,8 @@ static s32 hc_platform_info(struct vcpu *vcpu, u32 *args)
 
 static u32 vcpu_state(const struct vcpu *vcpu)
 {
+	if (vcpu->se.state == SE_BLOCKED)
+		return OVM_VCPU_BLOCKED;
 	if (cpus[vcpu->core].current == vcpu)
 		return OVM_VCPU_RUNNING;
 	return vcpu->se.state == SE_WAITING ? OVM_VCPU_WAITING : OVM_VCPU_RUNNABLE;
@@ -161,14 +170,18 @@ static s32 hc_info(struct vcpu *vcpu, u32 *args)
 	struct ovm_info *info = (struct ovm_info *)(uintptr_t)addr;
 	memset(info, 0, sizeof(*info));
 	info->abi_version = OVM_ABI_VERSION;
-	info->vm_count = vm_config_count;
 	info->vcpu_count = vcpu_count;
 	info->core_count = board.cores;
-	for (u32 i = 0; i < vm_config_count && i < OVM_INFO_MAX_VMS; i++) {
-		const struct vm *vm = &vms[i];
-		struct ovm_info_vm *out = &info->vms[i];
+	for (u32 id = 0; id < OVM_MAX_VMS && info->vm_count < OVM_INFO_MAX_VMS; id++) {
+		const struct vm *vm = &vms[id];
+		if (!vm->config)
+			continue;
+		struct ovm_info_vm *out = &info->vms[info->vm_count++];
 		for (u32 c = 0; c + 1 < sizeof(out->name) && vm->config->name[c]; c++)
 			out->name[c] = vm->config->name[c];
+		out->id = id;
+		out->registered = vm->registered;
+		out->io = vm->config->io;
 		out->level = vm->config->level;
 		out->core_mask = vm->config->core_mask;
 		out->mem_base = vm->config->mem_base;
@@ -190,7 +203,8 @@ static s32 hc_info(struct vcpu *vcpu, u32 *args)
 		};
 	}
 	for (u32 c = 0; c < board.cores && c < OVM_INFO_MAX_CORES; c++) {
-		const struct cpu *cpu = &cpus[c];
+		struct cpu *cpu = &cpus[c];
+		spin_lock(&cpu->lock);
 		info->cores[c] = (struct ovm_info_core){
 			.level = cpu->rq.attached ? cpu->rq.level : LEVEL_NRT,
 			.ticking = cpu->ticking,
@@ -200,9 +214,53 @@ static s32 hc_info(struct vcpu *vcpu, u32 *args)
 			.entries_fiq = cpu->entries[ENTRY_FIQ] + irq_lines[c].fast_deliveries,
 			.entries_irq = cpu->entries[ENTRY_IRQ],
 		};
+		spin_unlock(&cpu->lock);
 	}
 	arch_dcache_clean_range(addr, sizeof(*info));
 	return OVM_OK;
+}
+
+static s32 hc_output(struct vcpu *vcpu, u32 *args)
+{
+	u32 unused;
+
+	return io_access(vcpu, args[1], true, args[2], &unused);
+}
+
+static s32 hc_input(struct vcpu *vcpu, u32 *args)
+{
+	u32 value = 0;
+	s32 status = io_access(vcpu, args[1], false, 0, &value);
+
+	if (status == OVM_OK)
+		args[1] = value;
+	return status;
+}
+
+static s32 hc_read_io(struct vcpu *vcpu, u32 *args)
+{
+	(void)vcpu;
+	return io_take_request(&args[1], &args[2], &args[3]);
+}
+
+static s32 hc_write_io(struct vcpu *vcpu, u32 *args)
+{
+	(void)vcpu;
+	return io_answer(args[1], args[2], args[3]);
+}
+
+static s32 hc_register(struct vcpu *vcpu, u32 *args)
+{
+	u32 addr = args[1], len = args[2], id = 0;
+
+	if (len != sizeof(struct ovm_vm_request))
+		return OVM_E_INVAL;
+	if (!in_grant(vcpu->vm, addr, len))
+		return OVM_E_FAULT;
+	s32 status = vm_register((const struct ovm_vm_request *)(uintptr_t)addr, &id);
+	if (status == OVM_OK)
+		args[1] = id;
+	return status;
 }
 
 static const struct hypercall hypercalls[HC_COUNT] = {
@@ -218,6 +276,11 @@ static const struct hypercall hypercalls[HC_COUNT] = {
 	[HC_CORE_STATS] = { "core_stats", hc_core_stats, ANY_GUEST },
 	[HC_INFO] = { "info", hc_info, HOST_ONLY },
 	[HC_PLATFORM_INFO] = { "platform_info", hc_platform_info, ANY_GUEST },
+	[HC_OUTPUT] = { "output", hc_output, ANY_GUEST },
+	[HC_INPUT] = { "input", hc_input, ANY_GUEST },
+	[HC_READ_IO] = { "read_io", hc_read_io, HOST_ONLY },
+	[HC_WRITE_IO] = { "write_io", hc_write_io, HOST_ONLY },
+	[HC_REGISTER] = { "register", hc_register, HOST_ONLY },
 };
 
 void hypercall_dispatch(struct arch_regs *regs)
@@ -238,5 +301,8 @@ void hypercall_dispatch(struct arch_regs *regs)
 		regs->r[0] = (u32)OVM_E_PERM;
 		return;
 	}
-	regs->r[0] = (u32)hc->handler(vcpu, regs->r);
+	s32 status = hc->handler(vcpu, regs->r);
+	/* A blocked vCPU's r0 is the host's to write (write_io), maybe already done. */
+	if (status != IO_BLOCKED)
+		regs->r[0] = (u32)status;
 }

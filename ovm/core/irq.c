@@ -52,6 +52,9 @@ void irq_dispatch(u32 irq)
 		cpu->event_at = SCHED_NEVER;
 		return;
 	}
+	/* Another core changed our queues: the exit path that follows looks at them. */
+	if (irq == arch_kick_irq())
+		return;
 	struct vcpu *target = irq < VIRQ_HW_LINES ? irq_lines[core].targets[irq] : NULL;
 	arch_irq_mask(irq);
 	if (!target) {

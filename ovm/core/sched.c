@@ -114,8 +114,7 @@ void sched_init(struct runqueue *rq, u32 core, u64 nrt_slice, u64 min_period)
 	};
 }
 
-enum sched_status sched_attach(struct runqueue *rq, struct sched_entity *se,
-			       enum rt_level level, u32 id)
+enum sched_status sched_can_attach(const struct runqueue *rq, enum rt_level level)
 {
 	if (rq->attached && rq->level == LEVEL_HRT)
 		return SCHED_E_OCCUPIED;
@@ -123,6 +122,16 @@ enum sched_status sched_attach(struct runqueue *rq, struct sched_entity *se,
 		return SCHED_E_NOT_EMPTY;
 	if (rq->attached == SCHED_MAX_PER_CORE)
 		return SCHED_E_FULL;
+	return SCHED_OK;
+}
+
+enum sched_status sched_attach(struct runqueue *rq, struct sched_entity *se,
+			       enum rt_level level, u32 id)
+{
+	enum sched_status status = sched_can_attach(rq, level);
+
+	if (status != SCHED_OK)
+		return status;
 	*se = (struct sched_entity){ .level = level, .state = SE_RUNNABLE, .id = id };
 	rq->members[rq->attached++] = se;
 	if (level < rq->level)
@@ -137,14 +146,12 @@ static bool valid_parameters(const struct runqueue *rq, u64 deadline, u64 period
 	       period >= rq->min_period && period <= MAX_PERIOD;
 }
 
-enum sched_status sched_set_realtime(struct runqueue *rq, struct sched_entity *se, u64 now,
-				     u64 deadline, u64 period, u64 budget)
+enum sched_status sched_admissible(const struct runqueue *rq, const struct sched_entity *se,
+				   u64 deadline, u64 period, u64 budget)
 {
 	struct rt_task tasks[ADMISSION_MAX_TASKS];
 	u32 count = 0;
 
-	if (se->level != LEVEL_SRT)
-		return SCHED_E_LEVEL;
 	if (!valid_parameters(rq, deadline, period, budget))
 		return SCHED_E_INVAL;
 	for (u32 i = 0; i < rq->attached; i++) {
@@ -153,8 +160,17 @@ enum sched_status sched_set_realtime(struct runqueue *rq, struct sched_entity *s
 			tasks[count++] = (struct rt_task){ other->deadline, other->period, other->budget };
 	}
 	tasks[count++] = (struct rt_task){ deadline, period, budget };
-	if (!edf_admission(tasks, count).schedulable)
-		return SCHED_E_OVERLOAD;
+	return edf_admission(tasks, count).schedulable ? SCHED_OK : SCHED_E_OVERLOAD;
+}
+
+enum sched_status sched_set_realtime(struct runqueue *rq, struct sched_entity *se, u64 now,
+				     u64 deadline, u64 period, u64 budget)
+{
+	if (se->level != LEVEL_SRT)
+		return SCHED_E_LEVEL;
+	enum sched_status status = sched_admissible(rq, se, deadline, period, budget);
+	if (status != SCHED_OK)
+		return status;
 
 	se->periodic = true;
 	se->deadline = deadline;
@@ -184,6 +200,22 @@ void sched_job_done(struct runqueue *rq, struct sched_entity *se, u64 now)
 		/* A yield: give the rest of the slice to the other NRT vCPUs. */
 		rq->slice_end = now;
 	}
+}
+
+void sched_block(struct runqueue *rq, struct sched_entity *se, u64 now)
+{
+	account(rq, now);
+	queue_remove(rq->run, &rq->nrun, se);
+	se->state = SE_BLOCKED;
+}
+
+bool sched_unblock(struct runqueue *rq, struct sched_entity *se)
+{
+	if (se->state != SE_BLOCKED)
+		return false;
+	se->state = SE_RUNNABLE;
+	queue_insert(rq->run, &rq->nrun, se, runs_before);
+	return true;
 }
 
 /*

@@ -27,3 +27,12 @@ size_t strlen(const char *s)
 		n++;
 	return n;
 }
+
+int strcmp(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return (u8)*a - (u8)*b;
+}

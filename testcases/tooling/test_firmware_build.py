@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
+from fake_make import FakeMake, compile_tiny_elf
 from lab.firmware.build import build, run_command
 from lab.firmware.errors import BuildError
 
@@ -18,37 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def tiny_elf(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("tiny")
-    (directory / "tiny.c").write_text("int value = 1; char buffer[64]; int f(void) { return 1; }")
-    subprocess.run(
-        ["arm-none-eabi-gcc", "-c", "-mcpu=cortex-a9", "-o", str(directory / "tiny.o"),
-         str(directory / "tiny.c")],
-        check=True,
-    )
-    return directory / "tiny.o"
-
-
-class FakeMake:
-    """Records the commands and produces the files the real Makefiles would."""
-
-    def __init__(self, elf: Path) -> None:
-        self.elf = elf
-        self.commands: list[list[str]] = []
-
-    def __call__(self, command: Sequence[str]) -> None:
-        self.commands.append(list(command))
-        variables = dict(arg.split("=", 1) for arg in command if "=" in arg)
-        if "OUT_DIR" in variables:
-            out = Path(variables["OUT_DIR"])
-            out.mkdir(parents=True, exist_ok=True)
-            shutil.copy(self.elf, out / f"{variables['NAME']}.elf")
-            (out / f"{variables['NAME']}.bin").write_bytes(b"guest")
-        else:
-            out = Path(variables["BUILD_DIR"])
-            (out / "obj" / "core").mkdir(parents=True, exist_ok=True)
-            shutil.copy(self.elf, out / "obj" / "core" / "main.o")
-            shutil.copy(self.elf, out / "ovm.elf")
-            (out / "ovm.bin").write_bytes(b"ovm")
+    return compile_tiny_elf(tmp_path_factory.mktemp("tiny"))
 
 
 def test_build_runs_make_for_each_guest_then_ovm(

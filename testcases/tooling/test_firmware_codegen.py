@@ -56,7 +56,8 @@ def test_config_c_compiles_against_config_h(
     )
     found = symbols(tmp_path / "config.o")
     for name in ("board", "vm_configs", "vm_config_count", "irq_routes", "irq_route_count",
-                 "sched_config", "ovm_build_id", "ovm_scenario_name"):
+                 "sched_config", "runtime_images", "runtime_image_count", "console_config",
+                 "ovm_build_id", "ovm_scenario_name"):
         assert found[name][1] != "SHN_UNDEF", name
     vm_names = {"default": ("hello0", "hello1"), "paper-eval": ("hrt", "srt", "nrt")}
     for vm_name in vm_names[scenario_name]:
@@ -82,6 +83,7 @@ def test_config_c_values_for_qemu(tmp_path: Path) -> None:
         "\t\t.image_start = guest_image_hello1,",
         "\t\t.rt = { .deadline_us = 0, .period_us = 0, .budget_us = 0 },",
         "\t\t.host = false,",
+        "\t\t.io = 0x0,",
         "const u32 vm_config_count = 2;",
         # No routes: C has no empty arrays, so one placeholder the count leaves out.
         "const struct irq_route irq_routes[] = {",
@@ -90,6 +92,12 @@ def test_config_c_values_for_qemu(tmp_path: Path) -> None:
         "\t.tick_us = 100,",
         "\t.nrt_slice_us = 1000,",
         "\t.min_period_us = 100,",
+        # No run-time images: the same placeholder; and the console's default sharing.
+        "const struct runtime_image runtime_images[] = {",
+        "\t{ .guest = NULL },",
+        "const u32 runtime_image_count = 0;",
+        "\t.round_us = 1000,",
+        "\t.bytes_per_round = 64,",
         'const char ovm_build_id[] = "0123456789ab-dirty' + " " * 22 + '";',
         'const char ovm_scenario_name[] = "default";',
     ]:

@@ -264,7 +264,7 @@ def test_hex_and_suffix_integers_are_accepted(tree: Path) -> None:
          "vms[0].guest: unknown guest 'lib': no directory ovm/guests/lib (available: hello)"),
         ([vm("a"), vm("a")], "vms[1].name: duplicate VM name 'a' (also vms[0])"),
         ([{**vm("a"), "mem": {"size": "1M"}}],
-         "vms[0].mem: unknown key (allowed: args, cores, devices, guest, host, irqs, level, "
+         "vms[0].mem: unknown key (allowed: args, cores, devices, guest, host, io, irqs, level, "
          "memory, name, realtime)"),
         ([vm("a", args=[1, 2, 3])], "vms[0].args: at most 2 arguments (r2, r3), got 3"),
         ([vm("a", args=[-1])], "vms[0].args[0]: -1 is out of range 0..4294967295"),
@@ -303,7 +303,8 @@ def test_scenario_unknown_top_level_key(tree: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_scenario(tree, "s", load_board(tree, "b"))
     assert str(caught.value) == (
-        f"{SCENARIO_FILE}: vm: unknown key (allowed: description, scheduler, vms)"
+        f"{SCENARIO_FILE}: vm: unknown key (allowed: console, description, runtime, scheduler, "
+        "vms)"
     )
 
 

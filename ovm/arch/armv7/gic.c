@@ -15,6 +15,7 @@
 #define GICD_ICPENDR 0x280
 #define GICD_IPRIORITYR 0x400
 #define GICD_ITARGETSR 0x800
+#define GICD_SGIR 0xf00
 
 #define GICC_CTLR 0x00
 #define GICC_PMR 0x04
@@ -107,4 +108,29 @@ void arch_irq_fast_regs(u32 *gicc, u32 *gicd_icenabler)
 {
 	*gicc = GICC_BASE;
 	*gicd_icenabler = GICD_BASE + GICD_ICENABLER;
+}
+
+/*
+ * The SGI one core sends another when it changed that core's queues (an I/O
+ * answer, a VM registered): the receiver leaves its WFI and schedules again.
+ * Group 0, at the event timer's priority.
+ */
+#define SGI_KICK 8
+#define KICK_PRIORITY 0x40
+
+void arch_kick_init(void)
+{
+	gic_claim(SGI_KICK, KICK_PRIORITY, cpu_id());
+}
+
+void arch_kick(u32 core)
+{
+	dsb();
+	/* A secure write with NSATT=0 sends the SGI as group 0. */
+	mmio_write32(GICD_BASE + GICD_SGIR, (BIT(core) << 16) | SGI_KICK);
+}
+
+u32 arch_kick_irq(void)
+{
+	return SGI_KICK;
 }

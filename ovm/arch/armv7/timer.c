@@ -63,6 +63,11 @@ void arch_event_timer_set(u64 when)
 	mmio_write32(GTIMER_BASE + GT_CONTROL, GT_TIMER_ENABLE | GT_COMP_ENABLE | GT_IRQ_ENABLE);
 }
 
+bool arch_event_timer_fired(void)
+{
+	return (mmio_read32(GTIMER_BASE + GT_STATUS) & 1u) != 0;
+}
+
 void arch_event_timer_ack(void)
 {
 	mmio_write32(GTIMER_BASE + GT_CONTROL, GT_TIMER_ENABLE);

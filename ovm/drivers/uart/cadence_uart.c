@@ -16,6 +16,7 @@
 #define CR_RXDIS BIT(3)
 #define CR_TXDIS BIT(5)
 #define MR_8N1 0x20
+#define SR_RXEMPTY BIT(1)
 #define SR_TXFULL BIT(4)
 
 /* baud = clock / (CD * (BDIV + 1)); BDIV = 6 keeps CD in range for 9600..921600 at 100 MHz. */
@@ -35,4 +36,11 @@ void uart_putc(u32 base, char c)
 	while (mmio_read32(base + UART_SR) & SR_TXFULL)
 		;
 	mmio_write32(base + UART_FIFO, (u8)c);
+}
+
+int uart_getc(u32 base)
+{
+	if (mmio_read32(base + UART_SR) & SR_RXEMPTY)
+		return -1;
+	return (int)(mmio_read32(base + UART_FIFO) & 0xffu);
 }

@@ -9,6 +9,7 @@
 #define UART_LCRH 0x2c
 #define UART_CR 0x30
 
+#define FR_RXFE BIT(4)
 #define FR_TXFF BIT(5)
 #define LCRH_8N1_FIFO 0x70
 #define CR_UARTEN_TXE_RXE 0x301
@@ -30,4 +31,11 @@ void uart_putc(u32 base, char c)
 	while (mmio_read32(base + UART_FR) & FR_TXFF)
 		;
 	mmio_write32(base + UART_DR, (u8)c);
+}
+
+int uart_getc(u32 base)
+{
+	if (mmio_read32(base + UART_FR) & FR_RXFE)
+		return -1;
+	return (int)(mmio_read32(base + UART_DR) & 0xffu);
 }

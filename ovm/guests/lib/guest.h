@@ -51,6 +51,8 @@ bool guest_probe_read(u32 addr, u32 *value);
 
 /* The Cortex-A9 global timer's count, which OVM's time is kept in. */
 u64 now_ticks(void);
+/* Ticks between two back-to-back now_ticks(): what a timed operation's figure is less. */
+u32 time_read_overhead(void);
 u64 us_to_ticks(u32 us);
 u32 ticks_to_us(u64 ticks);
 

@@ -26,6 +26,19 @@ u64 now_ticks(void)
 	return ((u64)hi << 32) | lo;
 }
 
+u32 time_read_overhead(void)
+{
+	u32 least = 0xffffffffu;
+
+	for (u32 i = 0; i < 16; i++) {
+		u64 t0 = now_ticks();
+		u64 t1 = now_ticks();
+		if ((u32)(t1 - t0) < least)
+			least = (u32)(t1 - t0);
+	}
+	return least;
+}
+
 u64 us_to_ticks(u32 us)
 {
 	return (u64)us * (platform.timer_hz / 1000000u);

@@ -70,7 +70,7 @@ static void check_interrupts(void)
 }
 
 static const char *const levels[] = { "HRT", "SRT", "NRT" };
-static const char *const states[] = { "running", "runnable", "waiting" };
+static const char *const states[] = { "running", "runnable", "waiting", "blocked" };
 
 static void print_info(void)
 {

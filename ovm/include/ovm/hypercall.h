@@ -9,7 +9,7 @@
 #ifndef OVM_HYPERCALL_H
 #define OVM_HYPERCALL_H
 
-#define OVM_ABI_VERSION 2
+#define OVM_ABI_VERSION 3
 
 enum ovm_hypercall {
 	/* r1 = value; returns r1 = value + 1 and r2 = OVM_ABI_VERSION. */
@@ -41,6 +41,24 @@ enum ovm_hypercall {
 	/* Returns r1 = timer clock in Hz (global and private timers), r2 = the Cortex-A9
 	 * private region's address (GIC, timers), r3 = OVM's tick in us (0: tickless). */
 	HC_PLATFORM_INFO = 11,
+	/* r1 = address of a virtual device register (OVM_IO_*), r2 = value: an I/O write.
+	 * Served by the caller's level: SRT (and the host) by OVM's device function, NRT
+	 * by the host (the vCPU waits for the answer); HRT VMs touch their devices directly. */
+	HC_OUTPUT = 12,
+	/* r1 = address of a virtual device register; returns r1 = the value read. */
+	HC_INPUT = 13,
+	/* Host only. Takes the oldest queued request of an NRT guest: returns r1 = its vCPU
+	 * (a global vCPU index, as in struct ovm_info) | OVM_IO_REQ_WRITE for a write,
+	 * r2 = address, r3 = value written (0 for a read). OVM_E_AGAIN if none is queued. */
+	HC_READ_IO = 14,
+	/* Host only. r1 = vCPU from HC_READ_IO, r2 = result (the value read), r3 = status the
+	 * guest's input/output returns (OVM_OK or a negative OVM_E_*). The guest resumes with
+	 * them and gets OVM_VIRQ_IO. */
+	HC_WRITE_IO = 15,
+	/* Host only. r1 = address, r2 = size of a struct ovm_vm_request in the caller's
+	 * memory: build and start a VM from one of the run-time images built into OVM, with
+	 * the build tooling's checks and admission control. Returns r1 = the new VM's id. */
+	HC_REGISTER = 16,
 	HC_COUNT
 };
 
@@ -50,6 +68,52 @@ enum ovm_hypercall {
 #define OVM_IRQ_NONE 1023
 #define OVM_VIRQ_TIMER 1024
 #define OVM_VIRQ_DEADLINE_MISS 1025
+/* A host-proxied input/output has its answer (the call has returned it). */
+#define OVM_VIRQ_IO 1026
+
+/*
+ * Virtual devices: register addresses for HC_INPUT and HC_OUTPUT. No memory is
+ * mapped there; a VM reaches a device only if its configuration grants it
+ * (OVM_IO_GRANT_*), and only by the method of its level.
+ */
+/* OVM proxy: the console UART, shared by bandwidth: each VM gets a byte budget per
+ * round and its lines go out whole, so a chatty VM cannot hold up another's line. */
+#define OVM_IO_CONSOLE 0xfff00000u
+/* write: queue one byte (OVM_E_AGAIN while the VM's queue is full: over its bandwidth).
+ * read, host only: the next byte received, or OVM_CONSOLE_EMPTY. */
+#define OVM_CONSOLE_DATA 0x0
+/* read: bytes of the caller's output still queued. */
+#define OVM_CONSOLE_PENDING 0x4
+/* read: the longest a complete line of the caller has waited for the UART, in ticks. */
+#define OVM_CONSOLE_MAX_DELAY 0x8
+/* read: writes of the caller refused with OVM_E_AGAIN. */
+#define OVM_CONSOLE_THROTTLED 0xc
+#define OVM_CONSOLE_EMPTY 0x100u
+/* OVM proxy: a timer. COUNT_LO reads the global timer's count and latches its high word
+ * for COUNT_HI. COMPARE_LO stages a low word; writing COMPARE_HI arms OVM_VIRQ_TIMER at
+ * that absolute tick (0, 0 cancels), as HC_VTIMER_SET does. */
+#define OVM_IO_TIMER 0xfff01000u
+#define OVM_TIMER_COUNT_LO 0x0
+#define OVM_TIMER_COUNT_HI 0x4
+#define OVM_TIMER_COMPARE_LO 0x8
+#define OVM_TIMER_COMPARE_HI 0xc
+/* Host proxy: a device the host emulates for NRT guests. ID reads OVM_HOSTDEV_MAGIC;
+ * SCRATCH keeps what is written; ACCUM adds what is written and reads the sum. */
+#define OVM_IO_HOSTDEV 0xfff10000u
+#define OVM_HOSTDEV_ID 0x0
+#define OVM_HOSTDEV_SCRATCH 0x4
+#define OVM_HOSTDEV_ACCUM 0x8
+#define OVM_HOSTDEV_MAGIC 0x54534f48u
+/* Every virtual device is one 4 KiB page of registers. */
+#define OVM_IO_DEVICE_SIZE 0x1000u
+
+/* Grants in a VM's configuration, by device. */
+#define OVM_IO_GRANT_CONSOLE 0x1u
+#define OVM_IO_GRANT_TIMER 0x2u
+#define OVM_IO_GRANT_HOSTDEV 0x4u
+
+/* In HC_READ_IO's r1: the request is a write. */
+#define OVM_IO_REQ_WRITE 0x80000000u
 
 enum ovm_status {
 	OVM_OK = 0,
@@ -61,18 +125,53 @@ enum ovm_status {
 	OVM_E_INVAL = -3,
 	/* An address range lies outside the caller's memory grant. */
 	OVM_E_FAULT = -4,
-	/* Admission refused: the core's SRT set would not be EDF-schedulable. */
+	/* Admission refused: the core's SRT set would not be EDF-schedulable, or an HRT
+	 * VM needs a core that is not empty. */
 	OVM_E_OVERLOAD = -5,
+	/* Nothing to take now (no queued I/O request), or over bandwidth: try again later. */
+	OVM_E_AGAIN = -6,
+	/* No such object: no request is waiting for that answer, no run-time image of that name. */
+	OVM_E_NOENT = -7,
+	/* In use or full: the VM name or the image's memory is taken, or OVM's tables are full. */
+	OVM_E_BUSY = -8,
+	/* The address is no virtual device, or the device is not served on this path. */
+	OVM_E_NODEV = -9,
+};
+
+/* Bytes of a name in the structures below, with its terminating NUL. */
+#define OVM_NAME_SIZE 16
+
+/* HC_REGISTER's argument: a VM configuration, as a scenario file gives one. */
+struct ovm_vm_request {
+	char name[OVM_NAME_SIZE]; /* NUL-terminated; a lower-case letter, then a-z, 0-9, _ */
+	char guest[OVM_NAME_SIZE]; /* a run-time image of the scenario */
+	unsigned int level; /* 0 HRT, 1 SRT, 2 NRT */
+	unsigned int core_mask;
+	unsigned int mem_size; /* bytes: whole MiB, at most the image's memory */
+	unsigned int deadline_us; /* SRT reservation; all three 0 for none */
+	unsigned int period_us;
+	unsigned int budget_us;
+	unsigned int args[2];
+	unsigned int io; /* OVM_IO_GRANT_* */
 };
 
 #define OVM_INFO_MAX_VMS 8
 #define OVM_INFO_MAX_VCPUS 32
 #define OVM_INFO_MAX_CORES 4
 
-enum ovm_vcpu_state { OVM_VCPU_RUNNING = 0, OVM_VCPU_RUNNABLE = 1, OVM_VCPU_WAITING = 2 };
+/* BLOCKED: waiting for the host's answer to an input/output. */
+enum ovm_vcpu_state {
+	OVM_VCPU_RUNNING = 0,
+	OVM_VCPU_RUNNABLE = 1,
+	OVM_VCPU_WAITING = 2,
+	OVM_VCPU_BLOCKED = 3,
+};
 
 struct ovm_info_vm {
-	char name[16];
+	char name[OVM_NAME_SIZE];
+	unsigned int id;
+	unsigned int registered; /* started at run time by HC_REGISTER */
+	unsigned int io; /* OVM_IO_GRANT_* */
 	unsigned int level; /* 0 HRT, 1 SRT, 2 NRT */
 	unsigned int core_mask;
 	unsigned int mem_base;

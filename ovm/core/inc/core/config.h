@@ -13,6 +13,8 @@
 #define OVM_MAX_VMS 8
 /* 1 MiB sections one VM's passed-through devices may lie in (one L2 table each). */
 #define OVM_MAX_DEVICE_SECTIONS 4
+/* Bytes of console output OVM queues per VM (OVM proxy). */
+#define OVM_CONSOLE_QUEUE 256
 
 enum rt_level {
 	LEVEL_HRT = 0,
@@ -94,6 +96,27 @@ struct vm_config {
 	/* Devices the VM touches directly (HRT passthrough); nobody else maps them. */
 	const struct device_map *devices;
 	u32 device_count;
+	/* Virtual devices it may reach by input/output (OVM_IO_GRANT_*). */
+	u32 io;
+};
+
+/*
+ * A guest program `register` may start at run time: built into OVM, linked
+ * at memory reserved for it, so at most one VM runs it at a time. Such a VM
+ * gets the id vm_config_count + its index here.
+ */
+struct runtime_image {
+	const char *guest;
+	u32 mem_base;
+	u32 mem_size;
+	const u8 *image_start;
+	const u8 *image_end;
+};
+
+/* The console's sharing (OVM proxy): each round, each VM may send this many bytes. */
+struct console_config {
+	u32 round_us;
+	u32 bytes_per_round;
 };
 
 extern const struct board_desc board;
@@ -102,6 +125,9 @@ extern const u32 vm_config_count;
 extern const struct irq_route irq_routes[];
 extern const u32 irq_route_count;
 extern const struct sched_config sched_config;
+extern const struct runtime_image runtime_images[];
+extern const u32 runtime_image_count;
+extern const struct console_config console_config;
 extern const char ovm_build_id[];
 extern const char ovm_scenario_name[];
 

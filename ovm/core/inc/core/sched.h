@@ -34,7 +34,10 @@ enum sched_status {
 
 enum sched_state {
 	SE_RUNNABLE,
+	/* SRT: done with this period's job, in the wait queue until its next release. */
 	SE_WAITING,
+	/* In no queue: waiting for an answer from another vCPU (the host's write_io). */
+	SE_BLOCKED,
 };
 
 struct sched_entity {
@@ -82,11 +85,21 @@ struct runqueue {
 void sched_init(struct runqueue *rq, u32 core, u64 nrt_slice, u64 min_period);
 enum sched_status sched_attach(struct runqueue *rq, struct sched_entity *se,
 			       enum rt_level level, u32 id);
+/* Whether sched_attach would take a vCPU of `level`; changes nothing. */
+enum sched_status sched_can_attach(const struct runqueue *rq, enum rt_level level);
+/* Whether sched_set_realtime would admit these parameters for `se` (NULL: a vCPU not yet
+ * attached); changes nothing. */
+enum sched_status sched_admissible(const struct runqueue *rq, const struct sched_entity *se,
+				   u64 deadline, u64 period, u64 budget);
 /* set_realtime_info: admission over the core's SRT set, then the first job starts now. */
 enum sched_status sched_set_realtime(struct runqueue *rq, struct sched_entity *se, u64 now,
 				     u64 deadline, u64 period, u64 budget);
 /* vm_exit: the current job is done; wait for the next release. */
 void sched_job_done(struct runqueue *rq, struct sched_entity *se, u64 now);
+/* The vCPU waits for an answer: off the queues until sched_unblock. NRT only. */
+void sched_block(struct runqueue *rq, struct sched_entity *se, u64 now);
+/* Its answer came: runnable again. False if it was not blocked. */
+bool sched_unblock(struct runqueue *rq, struct sched_entity *se);
 /* Account run time, release jobs whose time has come, detect deadline misses. */
 void sched_update(struct runqueue *rq, u64 now);
 /* The entity to run from now, or NULL to idle; becomes rq->current. */

@@ -11,7 +11,7 @@
 
 /* Hardware lines OVM can route; OVM's own virtual ids follow them in the bitmap. */
 #define VIRQ_HW_LINES 128
-#define VIRQ_OVM_IDS 2
+#define VIRQ_OVM_IDS 3
 #define VIRQ_BITS (VIRQ_HW_LINES + VIRQ_OVM_IDS)
 #define VIRQ_WORDS ((VIRQ_BITS + 31) / 32)
 

@@ -3,6 +3,7 @@
 #define CORE_VM_H
 
 #include <arch/arch.h>
+#include <arch/spinlock.h>
 #include <core/config.h>
 #include <core/sched.h>
 #include <core/virq.h>
@@ -10,11 +11,31 @@
 
 #define OVM_MAX_VCPUS (OVM_MAX_VMS * OVM_MAX_CORES)
 
+/* A VM's slot in vms[]: configured at build time, or given by `register` (NULL config: free). */
 struct vm {
 	const struct vm_config *config;
 	u32 id;
 	u32 vcpu_count;
 	bool console_at_line_start;
+	bool registered;
+};
+
+/* An NRT vCPU's input/output while the host serves it (host proxy). */
+enum io_request_state {
+	IO_NONE,
+	/* Waiting for the host's read_io. */
+	IO_QUEUED,
+	/* The host has it; its write_io answers it. */
+	IO_TAKEN,
+};
+
+struct io_request {
+	enum io_request_state state;
+	bool write;
+	u32 addr;
+	u32 value;
+	/* Queue order: read_io takes the oldest. */
+	u32 seq;
 };
 
 struct irq_lines;
@@ -33,9 +54,19 @@ struct vcpu {
 	/* Absolute tick of the vCPU's virtual timer; 0 when off. */
 	u64 vtimer;
 	u32 hypercalls;
+	struct io_request io;
+	/* Set (under the core's lock) when the host answered: the owning core raises OVM_VIRQ_IO. */
+	bool io_answered;
+	/* The timer device's latched high word and staged comparator low word (OVM proxy). */
+	u32 io_timer_hi;
+	u32 io_compare_lo;
 };
 
 struct cpu {
+	/* Guards rq and the timing fields: the core itself, and another core that
+	 * registers a VM here or answers a vCPU's I/O, take it. Never two at once,
+	 * except `register`, in ascending core order. */
+	spinlock_t lock;
 	struct runqueue rq;
 	/* The vCPU whose registers the hardware holds now (also while the core idles). */
 	struct vcpu *current;
@@ -50,9 +81,13 @@ struct cpu {
 extern struct cpu cpus[OVM_MAX_CORES];
 extern struct vm vms[OVM_MAX_VMS];
 extern struct vcpu vcpus[OVM_MAX_VCPUS];
-extern u32 vcpu_count;
+extern volatile u32 vcpu_count;
 
 void vms_create(void);
+/* HC_REGISTER: check a VM configuration, admit it, start it. An OVM status; *id = the VM's id. */
+s32 vm_register(const struct ovm_vm_request *request, u32 *id);
+/* After changing another core's queues (under its lock): make it schedule again. */
+void core_kick(u32 core);
 /* When a job declared now is released: now, or the next tick when OVM ticks. */
 u64 core_release_time(struct cpu *cpu);
 /* First entry on a core: hand an HRT core over for good, start scheduling on the others. */

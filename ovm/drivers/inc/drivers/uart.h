@@ -9,5 +9,7 @@
 
 void uart_init(u32 base, u32 clock_hz, u32 baud);
 void uart_putc(u32 base, char c);
+/* The next received byte, or -1 if none has arrived; never waits. */
+int uart_getc(u32 base);
 
 #endif

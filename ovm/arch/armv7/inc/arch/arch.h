@@ -44,6 +44,8 @@ u64 arch_us_to_ticks(u64 us);
 u64 arch_ticks_to_ns(u64 ticks);
 void arch_event_timer_init(void);
 void arch_event_timer_set(u64 when);
+/* The comparator has matched since it was set: its interrupt is on its way. */
+bool arch_event_timer_fired(void);
 void arch_event_timer_ack(void);
 u32 arch_event_timer_irq(void);
 
@@ -54,6 +56,11 @@ void arch_irq_unmask(u32 irq);
 /* Take every interrupt pending at this core's GIC interface, for a core that idles. */
 void arch_irq_poll(void);
 void arch_wait_for_interrupt(void);
+
+/* A core wakes another to schedule again (its queues changed): claim, send, recognise. */
+void arch_kick_init(void);
+void arch_kick(u32 core);
+u32 arch_kick_irq(void);
 
 /* The GIC addresses the monitor's FIQ fast path uses (core/irq_layout.h). */
 void arch_irq_fast_regs(u32 *gicc, u32 *gicd_icenabler);
