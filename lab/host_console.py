@@ -39,8 +39,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .console import ConsoleTimeout, ConsoleTranscript
-
-HYPERCALL_H = Path(__file__).resolve().parents[1] / "ovm" / "include" / "ovm" / "hypercall.h"
+from .firmware.limits import HYPERCALL_H
+from .firmware.loader import load_board, load_scenario
+from .firmware.model import Board, Scenario
+from .firmware.runtime import runtime_request
 
 # How long one command may take: the host answers at once, but it shares its core.
 DEFAULT_TIMEOUT_S = 10.0
@@ -437,8 +439,8 @@ class HostConsole:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         chunk: int = 16,
         pace_s: float = 0.0,
-        board: Any = None,
-        scenario: Any = None,
+        board: Board | None = None,
+        scenario: Scenario | None = None,
     ) -> None:
         self.strategy = strategy
         self.timeout_s = timeout_s
@@ -530,16 +532,12 @@ class HostConsole:
     # The scenario-format conversion.
 
     def runtime_request(self, doc: Mapping[str, Any]) -> VmRequest:
-        from .firmware.runtime import runtime_request
-
         board, scenario = self.models()
         return runtime_request(doc, board, scenario)
 
-    def models(self) -> tuple[Any, Any]:
+    def models(self) -> tuple[Board, Scenario]:
         """The firmware's Board and Scenario of what runs (loaded once, by the banner's names)."""
         if self._board is None or self._scenario is None:
-            from .firmware.loader import load_board, load_scenario
-
             banner = self.strategy.banner
             if banner is None:
                 raise HostError("OVM is not running: no boot banner names board and scenario")

@@ -194,7 +194,8 @@ def host_lib(tmp_path_factory) -> ctypes.CDLL:
          "-Wshadow", "-Wstrict-prototypes",
          # The stand-in guest.h first: main.c's "guest.h" is not in its own directory.
          "-I", str(HARNESS), "-I", str(REPO / "ovm/lib/inc"), "-I", str(REPO / "ovm/include"),
-         str(REPO / "ovm/guests/host/main.c"), str(REPO / "ovm/lib/format.c"),
+         str(REPO / "ovm/guests/host/main.c"), str(REPO / "ovm/guests/lib/console.c"),
+         str(REPO / "ovm/lib/format.c"),
          str(HARNESS / "harness.c"), "-o", str(library)],
         check=True,
     )

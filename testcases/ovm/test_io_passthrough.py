@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from lab.host_console import abi
+
 pytestmark = pytest.mark.lab
 
 REPORT_S = 30.0
@@ -27,8 +29,10 @@ def test_ovm_maps_the_device_page_for_the_hrt_vm_only(passthrough):
 def test_hrt_guest_drives_its_device_directly_with_no_ovm_entry(passthrough):
     t = passthrough.transcript
     probe = t.wait_for(r"^\[hrt\] device (?P<base>0x[0-9a-f]+): (?P<own>\w+); "
-                       r"page below it: (?P<below>\w+)$", REPORT_S)
+                       r"page below it: (?P<below>\w+); output through OVM -> (?P<out>-?\d+)$",
+                       REPORT_S)
     assert (probe["own"], probe["below"]) == ("mapped", "fault")
+    assert int(probe["out"]) == abi("OVM_E_PERM")
     report = t.wait_for(
         r"^\[hrt\] device 0x[0-9a-f]+: (?P<ok>\d+)/(?P<n>\d+) write\+read pairs read back; "
         r"OVM entries meanwhile: smc (?P<smc>\d+) fiq (?P<fiq>\d+) irq (?P<irq>\d+); "
@@ -40,6 +44,8 @@ def test_hrt_guest_drives_its_device_directly_with_no_ovm_entry(passthrough):
 def test_a_vm_not_given_the_device_faults_on_it_and_keeps_running(passthrough):
     t = passthrough.transcript
     probe = t.wait_for(r"^\[nrt\] device (?P<base>0x[0-9a-f]+): (?P<own>\w+); "
-                       r"page below it: (?P<below>\w+)$", REPORT_S)
+                       r"page below it: (?P<below>\w+); output through OVM -> (?P<out>-?\d+)$",
+                       REPORT_S)
     assert (probe["own"], probe["below"]) == ("fault", "fault")
+    assert int(probe["out"]) == abi("OVM_E_PERM")
     assert "FAULT" not in t.text

@@ -4,7 +4,8 @@
  * HRT VM given the device in its scenario reaches it with no OVM instruction
  * on the path (OVM's entries on the core are counted around the accesses);
  * any other VM faults, as it does on the page below the device (on the
- * boards here, the console UART that OVM keeps).
+ * boards here, the console UART that OVM keeps). Asking OVM to write it
+ * instead (HC_OUTPUT) is refused to every VM: such a device is never OVM's.
  * Then it times single reads of the register (io_cost.passthrough, timer
  * ticks per read, less the cost of reading the time).
  * Arguments: device base address, register offset (read/write, e.g. a baud divisor).
@@ -45,8 +46,9 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 device, u32 reg)
 	u32 value;
 	bool mapped = guest_probe_read(device + reg, &value);
 	bool below = guest_probe_read(device - 0x1000, &value);
-	gprintf("device %p: %s; page below it: %s\n", (void *)(uintptr_t)device,
-		mapped ? "mapped" : "fault", below ? "mapped" : "fault");
+	gprintf("device %p: %s; page below it: %s; output through OVM -> %d\n",
+		(void *)(uintptr_t)device, mapped ? "mapped" : "fault", below ? "mapped" : "fault",
+		hypercall(HC_OUTPUT, device + reg, 0, 0).status);
 	if (!mapped)
 		return;
 

@@ -23,7 +23,6 @@
  * host, decides what is a valid VM.
  */
 #include "guest.h"
-#include <lib/format.h>
 #include <lib/string.h>
 
 #define LINE_MAX 200
@@ -43,52 +42,7 @@ static u32 accum[OVM_INFO_MAX_VCPUS];
 /* Requests answered; of them writes, and answered with an error status. */
 static u32 served, writes, errors;
 
-/* --- Output: one formatted line per console_write. --- */
-
-struct out_buffer {
-	char text[HC_CONSOLE_MAX];
-	u32 len;
-};
-
-static void out_flush(struct out_buffer *out)
-{
-	if (out->len)
-		hypercall(HC_CONSOLE_WRITE, (u32)(uintptr_t)out->text, out->len, 0);
-	out->len = 0;
-}
-
-static void out_sink(void *ctx, char c)
-{
-	struct out_buffer *out = ctx;
-
-	out->text[out->len++] = c;
-	if (c == '\n' || out->len == sizeof(out->text))
-		out_flush(out);
-}
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void say(const char *fmt, ...)
-{
-	struct out_buffer out = { .len = 0 };
-	va_list ap;
-
-	va_start(ap, fmt);
-	format(out_sink, &out, fmt, ap);
-	va_end(ap);
-	out_flush(&out);
-}
-
 /* --- Small string helpers (no libc). --- */
-
-static bool str_eq(const char *a, const char *b)
-{
-	while (*a && *a == *b) {
-		a++;
-		b++;
-	}
-	return *a == *b;
-}
 
 /* Split `line` in place at spaces and tabs; returns the number of words. */
 static u32 split_words(char *line, char **words, u32 max)
@@ -219,7 +173,7 @@ static void serve_request(u32 r1, u32 addr, u32 value)
 	errors += status != OVM_OK;
 	s32 answered = hypercall(HC_WRITE_IO, vcpu, result, (u32)status).status;
 	if (answered != OVM_OK)
-		say("host: io error vcpu=%u status=%d\n", vcpu, answered);
+		gprintf("host: io error vcpu=%u status=%d\n", vcpu, answered);
 }
 
 /* Answer every queued request (a bounded number per turn, so the console is polled too);
@@ -243,7 +197,7 @@ static void cmd_info(void)
 {
 	s32 status = hypercall(HC_INFO, (u32)(uintptr_t)&info, sizeof(info), 0).status;
 	if (status != OVM_OK) {
-		say("host: info error %d\n", status);
+		gprintf("host: info error %d\n", status);
 		return;
 	}
 	u32 vm_count = info.vm_count < OVM_INFO_MAX_VMS ? info.vm_count : OVM_INFO_MAX_VMS;
@@ -254,12 +208,12 @@ static void cmd_info(void)
 		memcpy(name, vm->name, 16);
 		name[16] = '\0';
 		if (vm->level < ARRAY_SIZE(level_names))
-			say("host: vm id=%u name=%s level=%s cores=0x%x mem=0x%x+0x%x vcpus=%u "
+			gprintf("host: vm id=%u name=%s level=%s cores=0x%x mem=0x%x+0x%x vcpus=%u "
 			    "io=0x%x registered=%u\n",
 			    vm->id, name, level_names[vm->level], vm->core_mask, vm->mem_base,
 			    vm->mem_size, vm->vcpus, vm->io, vm->registered);
 		else
-			say("host: vm id=%u name=%s level=%u cores=0x%x mem=0x%x+0x%x vcpus=%u "
+			gprintf("host: vm id=%u name=%s level=%u cores=0x%x mem=0x%x+0x%x vcpus=%u "
 			    "io=0x%x registered=%u\n",
 			    vm->id, name, vm->level, vm->core_mask, vm->mem_base, vm->mem_size,
 			    vm->vcpus, vm->io, vm->registered);
@@ -267,14 +221,14 @@ static void cmd_info(void)
 	for (u32 i = 0; i < vcpu_count; i++) {
 		const struct ovm_info_vcpu *v = &info.vcpus[i];
 		if (v->state < ARRAY_SIZE(state_names))
-			say("host: vcpu index=%u vm=%u id=%u core=%u state=%s jobs=%u misses=%u\n",
+			gprintf("host: vcpu index=%u vm=%u id=%u core=%u state=%s jobs=%u misses=%u\n",
 			    i, v->vm, v->id, v->core, state_names[v->state], v->jobs_done,
 			    v->misses);
 		else
-			say("host: vcpu index=%u vm=%u id=%u core=%u state=%u jobs=%u misses=%u\n",
+			gprintf("host: vcpu index=%u vm=%u id=%u core=%u state=%u jobs=%u misses=%u\n",
 			    i, v->vm, v->id, v->core, v->state, v->jobs_done, v->misses);
 	}
-	say("host: info ok vms=%u vcpus=%u\n", info.vm_count, info.vcpu_count);
+	gprintf("host: info ok vms=%u vcpus=%u\n", info.vm_count, info.vcpu_count);
 }
 
 /* The value of `key=value`, or NULL if `word` is not of that key. */
@@ -290,7 +244,7 @@ static const char *value_of(const char *word, const char *key)
 static bool parse_level(const char *text, u32 *level)
 {
 	for (u32 i = 0; i < ARRAY_SIZE(level_names); i++) {
-		if (str_eq(text, level_names[i])) {
+		if (strcmp(text, level_names[i]) == 0) {
 			*level = i;
 			return true;
 		}
@@ -357,15 +311,15 @@ static void cmd_register(char **words, u32 count)
 {
 	const char *bad = parse_register(words, count);
 	if (bad) {
-		say("host: register error syntax %s\n", bad);
+		gprintf("host: register error syntax %s\n", bad);
 		return;
 	}
 	struct hc_result r =
 		hypercall(HC_REGISTER, (u32)(uintptr_t)&request, sizeof(request), 0);
 	if (r.status == OVM_OK)
-		say("host: register ok vm=%u\n", r.r1);
+		gprintf("host: register ok vm=%u\n", r.r1);
 	else
-		say("host: register error %d\n", r.status);
+		gprintf("host: register error %d\n", r.status);
 }
 
 static void cmd_hc(char **words, u32 count)
@@ -373,17 +327,17 @@ static void cmd_hc(char **words, u32 count)
 	u32 a[4] = { 0, 0, 0, 0 };
 
 	if (count != 4) {
-		say("host: hc error syntax %u arguments, want 4\n", count);
+		gprintf("host: hc error syntax %u arguments, want 4\n", count);
 		return;
 	}
 	for (u32 i = 0; i < 4; i++) {
 		if (!parse_number(words[i], &a[i])) {
-			say("host: hc error syntax %s\n", words[i]);
+			gprintf("host: hc error syntax %s\n", words[i]);
 			return;
 		}
 	}
 	struct hc_result r = hypercall(a[0], a[1], a[2], a[3]);
-	say("host: hc %u status=%d r1=0x%x r2=0x%x r3=0x%x\n", a[0], r.status, r.r1, r.r2, r.r3);
+	gprintf("host: hc %u status=%d r1=0x%x r2=0x%x r3=0x%x\n", a[0], r.status, r.r1, r.r2, r.r3);
 	/* A request taken by hand is still served: its guest must not wait forever. */
 	if (a[0] == HC_READ_IO && r.status == OVM_OK)
 		serve_request(r.r1, r.r2, r.r3);
@@ -397,19 +351,19 @@ static void run_command(char *line)
 	if (count == 0)
 		return;
 	if (count > MAX_WORDS) {
-		say("host: error too many words\n");
+		gprintf("host: error too many words\n");
 		return;
 	}
-	if (str_eq(words[0], "info"))
+	if (strcmp(words[0], "info") == 0)
 		cmd_info();
-	else if (str_eq(words[0], "register"))
+	else if (strcmp(words[0], "register") == 0)
 		cmd_register(words + 1, count - 1);
-	else if (str_eq(words[0], "hc"))
+	else if (strcmp(words[0], "hc") == 0)
 		cmd_hc(words + 1, count - 1);
-	else if (str_eq(words[0], "stats"))
-		say("host: stats served=%u writes=%u errors=%u\n", served, writes, errors);
+	else if (strcmp(words[0], "stats") == 0)
+		gprintf("host: stats served=%u writes=%u errors=%u\n", served, writes, errors);
 	else
-		say("host: error unknown command %s\n", words[0]);
+		gprintf("host: error unknown command %s\n", words[0]);
 }
 
 /* --- The console's input. --- */
@@ -424,7 +378,7 @@ static void take_byte(char c)
 		return;
 	if (c == '\n') {
 		if (line_too_long) {
-			say("host: error line too long\n");
+			gprintf("host: error line too long\n");
 		} else {
 			line[line_len] = '\0';
 			run_command(line);
@@ -477,7 +431,7 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
 	platform_init();
 	irqs_on();
 
-	say("host: ready abi=%u\n", OVM_ABI_VERSION);
+	gprintf("host: ready abi=%u\n", OVM_ABI_VERSION);
 	for (;;) {
 		u32 work = poll_console();
 		work += serve_io();

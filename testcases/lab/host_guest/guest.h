@@ -14,6 +14,8 @@ struct hc_result {
 };
 
 struct hc_result hypercall(u32 index, u32 a1, u32 a2, u32 a3);
+void gprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void platform_console_write(const char *text, u32 len);
 void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1);
 void platform_init(void);
 

@@ -165,6 +165,12 @@ static void console_write(const char *text, u32 len)
 	}
 }
 
+/* As lib/ovm/platform.c: gprintf's lines go to OVM's console_write. */
+void platform_console_write(const char *text, u32 len)
+{
+	hypercall(HC_CONSOLE_WRITE, (u32)(uintptr_t)text, len, 0);
+}
+
 struct hc_result hypercall(u32 index, u32 a1, u32 a2, u32 a3)
 {
 	struct hc_result r = { OVM_OK, 0, 0, 0 };

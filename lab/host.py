@@ -1,0 +1,195 @@
+"""``python -m lab.host``: boot a scenario and drive its host guest's console.
+
+Builds the scenario for the environment's board, boots it through labgrid
+(the target's ``OVMStrategy``), waits for the host's ``ready`` line and runs
+the commands in order, printing each answer:
+
+  info                  VMs and vCPUs as OVM lists them (``info`` hypercall)
+  register FILE         a VM in the scenario format (one mapping, YAML), started at
+                        run time from one of the scenario's ``runtime`` images
+  stats                 the host-proxied I/O requests the host has served
+
+Example::
+
+  python -m lab.host --scenario io-proxy info register late.yaml info
+
+A VM file is checked with the build tooling's own rules before anything
+boots; OVM checks it again and may still refuse it (admission on the cores
+as they are then). Exit status: 0 when every command succeeded, 1 when OVM
+refused a VM or the host did not answer, 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from labgrid import Environment
+
+from .console import ConsoleTimeout
+from .firmware.build import build
+from .firmware.errors import BuildError, ConfigError
+from .firmware.loader import load_board, load_scenario
+from .firmware.runtime import runtime_request
+from .host_console import HostConsole, HostError, HostInfo
+from .strategy import StrategyError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SCENARIO = "io-proxy"
+DEFAULT_LOG = REPO_ROOT / "reports" / "out" / "host" / "console.log"
+READY_TIMEOUT_S = 30.0
+
+
+class UsageError(Exception):
+    """The command line or a VM file is wrong; nothing was booted."""
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: str
+    vm: dict[str, Any] | None = None
+    source: Path | None = None
+
+
+def parse_commands(words: Sequence[str]) -> list[Command]:
+    """The command words as commands, each ``register`` with its VM file read."""
+    commands: list[Command] = []
+    rest = iter(words)
+    for word in rest:
+        if word in ("info", "stats"):
+            commands.append(Command(word))
+        elif word == "register":
+            path = next(rest, None)
+            if path is None:
+                raise UsageError("register needs a VM file (YAML, one VM in the scenario format)")
+            commands.append(Command(word, _vm_file(Path(path)), Path(path)))
+        else:
+            raise UsageError(f"unknown command {word!r} (commands: info, register FILE, stats)")
+    if not commands:
+        raise UsageError("no command given (commands: info, register FILE, stats)")
+    return commands
+
+
+def _vm_file(path: Path) -> dict[str, Any]:
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise UsageError(f"{path}: not YAML: {error}") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"{path}: expected one VM as a mapping (name, guest, level, ...)")
+    return doc
+
+
+def print_info(info: HostInfo) -> None:
+    print(f"{'id':>3}  {'name':<16} {'level':<5} {'cores':<6} {'memory':<24} {'io':<5} run-time")
+    for vm in info.vms:
+        memory = f"0x{vm.mem_base:08x}+0x{vm.mem_size:x}"
+        print(f"{vm.id:>3}  {vm.name:<16} {vm.level:<5} {vm.core_mask:<#6x} {memory:<24} "
+              f"{vm.io:<#5x} {'yes' if vm.registered else 'no'}")
+    for vcpu in info.vcpus:
+        print(f"     vcpu {vcpu.index}: vm {vcpu.vm} #{vcpu.id} on core {vcpu.core}, {vcpu.state}, "
+              f"{vcpu.jobs} jobs, {vcpu.misses} misses")
+
+
+def run_commands(host: HostConsole, commands: Sequence[Command]) -> int:
+    """Each command in turn; 1 if OVM refused a VM, else 0."""
+    status = 0
+    for command in commands:
+        print(f"[host] {command.verb}" + (f" {command.source}" if command.source else ""),
+              flush=True)
+        if command.verb == "info":
+            print_info(host.info())
+        elif command.verb == "stats":
+            stats = host.stats()
+            print(f"served {stats.served} requests ({stats.writes} writes, {stats.errors} errors)")
+        else:
+            assert command.vm is not None
+            try:
+                print(f"registered as VM {host.register(command.vm)}")
+            except HostError as refused:
+                print(f"refused: {refused}")
+                status = 1
+    return status
+
+
+def _check_requests(commands: Sequence[Command], board_name: str, scenario_name: str) -> None:
+    ovm = REPO_ROOT / "ovm"
+    board = load_board(ovm, board_name)
+    scenario = load_scenario(ovm, scenario_name, board)
+    for command in commands:
+        if command.vm is not None:
+            try:
+                runtime_request(command.vm, board, scenario)
+            except ConfigError as error:
+                raise UsageError(f"{command.source}: {error}") from None
+
+
+@contextmanager
+def booted(env_file: Path, scenario: str, log: Path) -> Iterator[HostConsole]:
+    """The scenario booted on the environment's target, its host ready; off afterwards,
+    with the whole console (every guest's lines too) kept in ``log``."""
+    env = Environment(str(env_file))
+    try:
+        target = env.get_target("main")
+        board = env.config.get_option("ovm_board")
+        strategy = target.get_driver("OVMStrategy")
+        print(f"[host] building scenario {scenario} for {board}", flush=True)
+        strategy.select_image(build(board, scenario, repo_root=REPO_ROOT).elf)
+        print(f"[host] booting it on target 'main' of {env_file}", flush=True)
+        strategy.transition("ovm")
+        try:
+            host = HostConsole(strategy)
+            host.wait_ready(READY_TIMEOUT_S)
+            yield host
+        finally:
+            if strategy.transcript is not None:
+                log.parent.mkdir(parents=True, exist_ok=True)
+                log.write_text(strategy.transcript.text, encoding="utf-8")
+                print(f"[host] console log: {log}", flush=True)
+            strategy.transition("off")
+    finally:
+        env.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m lab.host", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "qemu.yaml")
+    parser.add_argument("--scenario", default=DEFAULT_SCENARIO,
+                        help=f"a scenario with a host VM (default: {DEFAULT_SCENARIO})")
+    parser.add_argument("--log", type=Path, default=DEFAULT_LOG,
+                        help="where the console goes (default: reports/out/host/console.log)")
+    parser.add_argument("commands", nargs="+", metavar="COMMAND",
+                        help="info | register FILE | stats, in the order to run them")
+    args = parser.parse_args(argv)
+    try:
+        commands = parse_commands(args.commands)
+        env = Environment(str(args.lg_env))
+        board = env.config.get_option("ovm_board")
+        env.cleanup()
+        _check_requests(commands, board, args.scenario)
+    except (UsageError, ConfigError) as error:
+        print(f"[host] {error}", file=sys.stderr)
+        return 2
+    try:
+        with booted(args.lg_env, args.scenario, args.log) as host:
+            return run_commands(host, commands)
+    except BuildError as error:
+        print(f"[host] {error}", file=sys.stderr)
+        return 2
+    except (StrategyError, ConsoleTimeout, HostError) as error:
+        print(f"[host] {error.__cause__ or error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
