@@ -55,6 +55,13 @@ def _check_host(vms: Sequence[VM], at: At) -> None:
                 f"VM '{host.name}' is the host already (at most one host VM)"
             )
         host = vm
+    if host is None:
+        for index, vm in enumerate(vms):
+            if "hostdev" in vm.io:
+                raise at.item(index).field("io").error(
+                    f"VM '{vm.name}' is given hostdev, which the host emulates, but no VM is "
+                    "the host (host: true): its accesses would wait for ever"
+                )
 
 
 def _check_irq_routes(vms: Sequence[VM], at: At) -> None:

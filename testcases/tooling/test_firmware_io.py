@@ -103,6 +103,9 @@ def test_io_grants_are_kept(tree: Path) -> None:
          "vms[0].io[0]: device 'hostdev': VM 'host' is the host, which emulates the other NRT "
          "VMs' devices: it may have only console, timer"),
         ([srt(io="console")], "vms[0].io: expected a list, got 'console'"),
+        ([vm("n", io=["hostdev"])],
+         "vms[0].io: VM 'n' is given hostdev, which the host emulates, but no VM is the host "
+         "(host: true): its accesses would wait for ever"),
     ],
 )
 def test_rejected_io(tree: Path, vms: list[Any], message: str) -> None:
