@@ -207,6 +207,9 @@ void sched_block(struct runqueue *rq, struct sched_entity *se, u64 now)
 	account(rq, now);
 	queue_remove(rq->run, &rq->nrun, se);
 	se->state = SE_BLOCKED;
+	/* Its time off the core is not run time: the next pick starts its clock again. */
+	if (rq->current == se)
+		rq->current = NULL;
 }
 
 bool sched_unblock(struct runqueue *rq, struct sched_entity *se)

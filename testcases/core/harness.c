@@ -49,6 +49,16 @@ void h_job_done(u32 vcpu, u64 now)
 	sched_job_done(&runqueues[vcpu_core[vcpu]], &vcpus[vcpu], now);
 }
 
+void h_block(u32 vcpu, u64 now)
+{
+	sched_block(&runqueues[vcpu_core[vcpu]], &vcpus[vcpu], now);
+}
+
+int h_unblock(u32 vcpu)
+{
+	return sched_unblock(&runqueues[vcpu_core[vcpu]], &vcpus[vcpu]);
+}
+
 void h_update(u32 core, u64 now)
 {
 	sched_update(&runqueues[core], now);

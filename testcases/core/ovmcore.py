@@ -69,6 +69,8 @@ class Core:
             "h_attach": ([u32, u32], c_int),
             "h_set_rt": ([u32, u64, u64, u64, u64], c_int),
             "h_job_done": ([u32, u64], None),
+            "h_block": ([u32, u64], None),
+            "h_unblock": ([u32], c_int),
             "h_update": ([u32, u64], None),
             "h_pick": ([u32, u64], c_int),
             "h_next_event": ([u32], u64),
@@ -100,6 +102,13 @@ class Core:
 
     def job_done(self, vcpu: int, now: int) -> None:
         self._lib.h_job_done(vcpu, now)
+
+    def block(self, vcpu: int, now: int) -> None:
+        self._lib.h_block(vcpu, now)
+
+    def unblock(self, vcpu: int) -> bool:
+        """False if the vCPU was not blocked."""
+        return bool(self._lib.h_unblock(vcpu))
 
     def update(self, core: int, now: int) -> None:
         self._lib.h_update(core, now)

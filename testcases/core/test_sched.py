@@ -234,6 +234,40 @@ def test_nrt_vcpu_keeps_the_core_for_its_slice(core: Core) -> None:
     assert picks == [a] * SLICE + [b] * SLICE + [a] * SLICE
 
 
+def test_a_blocked_vcpu_is_not_picked_and_gains_no_run_time(core: Core) -> None:
+    core.reset(1, SLICE, 1)
+    a, b = core.attach(0, Level.NRT), core.attach(0, Level.NRT)
+    core.update(0, 0)
+    assert core.pick(0, 0) == a
+    core.block(a, 5)
+    for now in range(5, 5 + 3 * SLICE):
+        core.update(0, now)
+        assert core.pick(0, now) == b
+    assert core.runtime(a) == 5
+    assert core.unblock(a) and not core.unblock(a)
+    now = 5 + 3 * SLICE
+    core.update(0, now)
+    # Less run time than b: a has the core at once, and its clock starts now.
+    assert core.pick(0, now) == a
+    core.update(0, now + 2)
+    assert core.runtime(a) == 7
+
+
+def test_blocking_and_waking_leave_an_idle_core_idle_until_then(core: Core) -> None:
+    core.reset(1, SLICE, 1)
+    a = core.attach(0, Level.NRT)
+    core.update(0, 0)
+    assert core.pick(0, 0) == a
+    core.block(a, 1)
+    assert core.pick(0, 1) is None
+    assert core.next_event(0) == 0xFFFF_FFFF_FFFF_FFFF
+    assert core.runtime(a) == 1
+    core.unblock(a)
+    assert core.pick(0, 100) == a
+    core.update(0, 101)
+    assert core.runtime(a) == 2
+
+
 def test_tickless_nrt_wakes_at_the_slice_end_only_when_another_waits(core: Core) -> None:
     core.reset(1, SLICE, 1)
     a = core.attach(0, Level.NRT)
