@@ -366,7 +366,7 @@ def merged_evaluation(run: ParallelRun, *, repo_root: Path, out_dir: Path,
         (out_dir / "linux.log").write_text(baseline.console)
         linux_ns, linux_method = baseline.samples.to_numpy(), baseline.method
     samples, unpaired = sample_frame(results, timebase, linux_ns)
-    scalars = scalar_frame(results, timebase)
+    scalars = scalar_frame(results, timebase, board=provenance.board, repo_root=repo_root)
     builds = {name: result.build for name, result in results.items()}
     summary = build_summary(samples, scalars, timebase, provenance, builds, unpaired, linux_method)
     summary["places"] = {

@@ -2,13 +2,16 @@
 
 Each experiment is one boot through the target's ``OVMStrategy``: the native
 baseline (the latency probe without OVM), OVM with the probe alone on its
-HRT core, OVM with the SRT and NRT probes sharing a core, and the two
-deadline experiments of the paper. Probes print their samples as records
-after measuring; the console of every experiment is kept as its log.
+HRT core, OVM with the SRT and NRT probes sharing a core, the two deadline
+experiments of the paper, then the cost of one device access on each of
+OVM's I/O paths (passthrough, OVM proxy, host proxy) and the console's
+sharing. Probes print their samples as records after measuring; the console
+of every experiment is kept as its log.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +26,13 @@ from lab.strategy import OVMStrategy
 
 # The latency probe's arguments: a 100 us period, 1,000 samples.
 LATENCY_ARGS = (100, 1000)
+# Samples each I/O-cost series has (the guests' COST_SAMPLES).
+IO_COST_SAMPLES = 100
+
+
+def _record_end(vm: str, series: str, count: int) -> str:
+    """The end record of a VM's series (lab.records' protocol): it is complete then."""
+    return rf"^\[{vm}\] @ovm1 E {re.escape(series)} n={count} #[0-9a-f]{{8}}$"
 
 
 class EvaluationError(Exception):
@@ -70,6 +80,26 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                      r"(?P<misses>\d+) deadline misses; miss handler ran (?P<runs>\d+) times; "
                      r"worst detection delay (?P<delay_us>\d+) us \((?P<delay_ticks>\d+) ticks\)$"},
     ),
+    # I/O: the cost of one device access per path, each series ended by its end record.
+    Experiment(
+        "io_passthrough", scenario="io-passthrough",
+        done={"hrt": _record_end("hrt", "io_cost.passthrough", IO_COST_SAMPLES)},
+    ),
+    Experiment(
+        "io_proxy", scenario="io-proxy",
+        done={
+            "nrt": _record_end("nrt", "io_cost.host_proxy", IO_COST_SAMPLES),
+            # The console's sharing: how long the quiet VM's lines waited for the UART,
+            # and how often OVM refused the chatty VM's bytes (over its share).
+            "chatty": r"^\[chatty\] chatty: jobs=(?P<jobs>\d+) lines=(?P<lines>\d+) "
+                      r"line_bytes=(?P<line_bytes>\d+) refused_jobs=(?P<refused_jobs>\d+) "
+                      r"throttled=(?P<throttled>\d+) max_delay_ticks=(?P<max_delay_ticks>\d+)$",
+            "quiet_console": r"^\[quiet\] quiet: lines=(?P<lines>\d+) line_bytes=(?P<line_bytes>\d+) "
+                             r"max_delay_ticks=(?P<max_delay_ticks>\d+) \((?P<max_delay_us>\d+) us\) "
+                             r"throttled=(?P<throttled>\d+)$",
+            "quiet": _record_end("quiet", "io_cost.ovm_proxy", IO_COST_SAMPLES),
+        },
+    ),
 )
 
 
@@ -82,8 +112,8 @@ class ExperimentResult:
     lines: dict[str, dict[str, str]]  # each done line's named groups
     wall_s: float
 
-    def samples(self, series: str) -> np.ndarray:
-        return self.records.samples(series)["value"].to_numpy(dtype=np.int64)
+    def samples(self, series: str, vm: str | None = None) -> np.ndarray:
+        return self.records.samples(series, vm)["value"].to_numpy(dtype=np.int64)
 
 
 Progress = Callable[[str], None]

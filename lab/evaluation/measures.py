@@ -14,6 +14,9 @@ import numpy as np
 
 # Percentiles the summary reports beside min, mean and max.
 PERCENTILES = (50, 99)
+# OVM's console sharing promises a line of a VM within its share is out within this many
+# rounds of its newline (ovm/core/io.c): the bound a VM's worst line wait is held to.
+CONSOLE_BOUND_ROUNDS = 2
 
 
 @dataclass(frozen=True)

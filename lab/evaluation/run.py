@@ -88,7 +88,7 @@ def run_evaluation(
         progress("[eval] linux: skipped (the baseline boots on QEMU only)")
 
     samples, unpaired = sample_frame(results, timebase, linux_ns)
-    scalars = scalar_frame(results, timebase)
+    scalars = scalar_frame(results, timebase, board=board, repo_root=repo_root)
     builds = {name: result.build for name, result in results.items()}
     summary = build_summary(samples, scalars, timebase, provenance, builds, unpaired, linux_method)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,24 +1,28 @@
 """Every sample of an evaluation run as one table: what is stored, reported and summed up.
 
 Rows follow the lab's result schema (``lab.results.schema``): a measurement
-(``irq_latency``, ``irq_deferred``, ``context_switch``), the tags that say
-where a sample came from (scenario, test, vm, level, core), its sequence
-number and its value in ns (virtual ns under icount). ``summary.json``, the
-local store, InfluxDB and the HTML report all read this one table.
+(``irq_latency``, ``irq_deferred``, ``context_switch``, ``io_cost``), the
+tags that say where a sample came from (scenario, test, vm, level, core), its
+sequence number and its value in ns (virtual ns under icount). Figures that
+are one number per run (``deadline``, ``console``) are scalar rows.
+``summary.json``, the local store, InfluxDB and the HTML report all read
+these tables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from lab.firmware.loader import load_board, load_scenario
 from lab.results.schema import SAMPLE_COLUMNS, SCALAR_COLUMNS
 
 from .experiments import ExperimentResult
-from .measures import Timebase, pair_switches
+from .measures import CONSOLE_BOUND_ROUNDS, Timebase, pair_switches
 
 # Switches kept per direction (the SRT probe runs more jobs than this, see probe_srt).
 SWITCH_SAMPLES = 1000
@@ -47,6 +51,17 @@ LATENCY_SOURCES = (
     Source("irq_latency", "NRT", "shared", "irq_latency.NRT", "nrt", "NRT", 0),
     Source("irq_deferred", "NRT", "shared", "irq_deferred.NRT", "nrt", "NRT", 0),
 )
+# One device access per I/O path, in global-timer ticks less the cost of reading the time:
+# a passed-through register (no OVM), OVM's timer device (OVM proxy), the host's device.
+IO_COST_SOURCES = (
+    Source("io_cost", "passthrough", "io_passthrough", "io_cost.passthrough", "hrt", "HRT", 1),
+    Source("io_cost", "ovm_proxy", "io_proxy", "io_cost.ovm_proxy", "quiet", "SRT", 1),
+    Source("io_cost", "host_proxy", "io_proxy", "io_cost.host_proxy", "nrt", "NRT", 1),
+)
+# I/O paths: the summary's key -> the level tag of its samples (one path per level).
+IO_COST_LEVELS = {source.key: source.level for source in IO_COST_SOURCES}
+# The VMs of scenario io-proxy whose console figures are kept: (done line, vm, level, core).
+CONSOLE_VMS = (("quiet_console", "quiet", "SRT", 1), ("chatty", "chatty", "SRT", 0))
 
 
 def _rows(measurement: str, key: str, scenario: str, test: str, vm: str, level: str, core: int,
@@ -76,6 +91,11 @@ def sample_frame(
         frames.append(_rows(source.measurement, source.key, _scenario(result), source.experiment,
                             source.vm, source.level, source.core,
                             timebase.ns(result.samples(source.series))))
+    for source in IO_COST_SOURCES:
+        result = results[source.experiment]
+        frames.append(_rows(source.measurement, source.key, _scenario(result), source.experiment,
+                            source.vm, source.level, source.core,
+                            timebase.ns(result.samples(source.series, source.vm))))
     shared = results["shared"]
     switches = pair_switches(
         shared.samples("switch_in.SRT"), shared.samples("switch_out.SRT"),
@@ -92,7 +112,41 @@ def sample_frame(
     return pd.concat(frames, ignore_index=True), switches.unpaired
 
 
-def scalar_frame(results: Mapping[str, ExperimentResult], timebase: Timebase) -> pd.DataFrame:
+def console_bound_ns(repo_root: Path, board: str, scenario: str) -> float:
+    """What the scenario's console sharing promises a line within its VM's share, in ns."""
+    config = load_scenario(repo_root / "ovm", scenario, load_board(repo_root / "ovm", board))
+    return CONSOLE_BOUND_ROUNDS * config.console.round_us * 1000.0
+
+
+def scalar_frame(results: Mapping[str, ExperimentResult], timebase: Timebase, *,
+                 board: str, repo_root: Path) -> pd.DataFrame:
+    """One row per figure: the deadline experiments' counts, and the console's sharing.
+
+    ``deadline``: key the experiment, fields as counted by OVM for the SRT. ``console``:
+    key the VM (the quiet and the chatty VM of io-proxy), fields its summary line's
+    (delays in ns); the quiet VM's ``bound_ns`` is what the scenario's sharing promises it
+    (``CONSOLE_BOUND_ROUNDS`` rounds of ``console.round_us``; ``board`` and ``repo_root``
+    say where the scenario is read).
+    """
+    rows = _deadline_rows(results, timebase)
+    io_proxy = results["io_proxy"]
+    bound_ns = console_bound_ns(repo_root, board, _scenario(io_proxy))
+    for line, vm, level, core in CONSOLE_VMS:
+        groups = io_proxy.lines[line]
+        figures: list[tuple[str, float | int]] = [
+            (name, int(groups[name])) for name in
+            ("jobs", "lines", "line_bytes", "refused_jobs", "throttled") if name in groups]
+        figures.append(("max_delay_ns",
+                        float(timebase.ns(np.array([int(groups["max_delay_ticks"])]))[0])))
+        if vm == "quiet":
+            figures.append(("bound_ns", bound_ns))
+        rows += [{"measurement": "console", "key": vm, "scenario": _scenario(io_proxy),
+                  "test": io_proxy.experiment.name, "vm": vm, "level": level, "core": core,
+                  "field": field, "value": value} for field, value in figures]
+    return pd.DataFrame(rows, columns=SCALAR_COLUMNS)
+
+
+def _deadline_rows(results: Mapping[str, ExperimentResult], timebase: Timebase) -> list[dict]:
     """The deadline experiments' counts (one row per figure)."""
     schedulable = results["schedulable"].lines["srt"]
     overload = results["overload"].lines["srt"]
@@ -106,8 +160,8 @@ def scalar_frame(results: Mapping[str, ExperimentResult], timebase: Timebase) ->
         ("overload", "max_detect_ns",
          float(timebase.ns(np.array([int(overload["delay_ticks"])]))[0])),
     ]
-    return pd.DataFrame([
+    return [
         {"measurement": "deadline", "key": test, "scenario": _scenario(results[test]),
          "test": test, "vm": "srt", "level": "SRT", "core": 0, "field": field, "value": value}
         for test, field, value in figures
-    ], columns=SCALAR_COLUMNS)
+    ]

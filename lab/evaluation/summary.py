@@ -14,7 +14,7 @@ import pandas as pd
 
 from lab.provenance import Provenance
 
-from .measures import Timebase, stats
+from .measures import CONSOLE_BOUND_ROUNDS, Timebase, stats
 
 # The paper's figures (ZC702, Cortex-A9 at 800 MHz, private timer at 400 MHz): ns on silicon.
 PAPER: dict[str, Any] = {
@@ -39,6 +39,15 @@ def _stats_of(samples: pd.DataFrame, measurement: str, timebase: Timebase) -> di
             for key, group in chosen.groupby("key", sort=False)}
 
 
+def _scalars_of(scalars: pd.DataFrame, measurement: str) -> dict[str, dict[str, float | int]]:
+    """{key: {field: value}} of one scalar measurement: ns as floats, counts as integers."""
+    figures: dict[str, dict[str, float | int]] = {}
+    for row in scalars[scalars["measurement"] == measurement].itertuples():
+        figures.setdefault(row.key, {})[row.field] = (
+            float(row.value) if row.field.endswith("_ns") else int(row.value))
+    return figures
+
+
 def build_summary(
     samples: pd.DataFrame,
     scalars: pd.DataFrame,
@@ -53,11 +62,6 @@ def build_summary(
     if "linux" in context_switch:
         context_switch["ovm_to_linux_mean_ratio"] = round(
             context_switch["ovm"]["mean"] / context_switch["linux"]["mean"], 3)
-    deadline: dict[str, dict[str, float | int]] = {}
-    for row in scalars[scalars["measurement"] == "deadline"].itertuples():
-        value = row.value
-        deadline.setdefault(row.key, {})[row.field] = (
-            int(value) if float(value).is_integer() and row.field != "max_detect_ns" else value)
     return {
         **provenance.as_dict(),
         "timer_hz": timebase.timer_hz,
@@ -65,7 +69,9 @@ def build_summary(
         "irq_latency_ns": _stats_of(samples, "irq_latency", timebase),
         "irq_deferred_ns": _stats_of(samples, "irq_deferred", timebase),
         "context_switch_ns": context_switch,
-        "deadline": deadline,
+        "io_cost_ns": _stats_of(samples, "io_cost", timebase),
+        "deadline": _scalars_of(scalars, "deadline"),
+        "console_sharing": _scalars_of(scalars, "console"),
         "method": {
             "irq_latency": "core's private timer (watchdog in timer mode for NRT) in auto-reload "
                            "mode; the handler's first act reads its counter: ticks since expiry",
@@ -74,6 +80,22 @@ def build_summary(
                                   "SRT at the SRT's release (ovm_preempt)",
             "context_switch_linux": linux_method,
             "switch_unpaired_jobs": unpaired_switches,
+            "io_cost": "one device access, timed by the guest on the global timer less the "
+                       "cost of reading it, 100 each: passthrough, an MMIO read of a UART "
+                       "register given to the HRT VM on core 1 (no OVM on the path); ovm_proxy, "
+                       "an input hypercall of OVM's timer device, served by OVM (SRT VM quiet, "
+                       "core 1); host_proxy, an input of the host-emulated device: queued by "
+                       "OVM, served by the host guest on core 0 (read_io/write_io), the vCPU "
+                       "resumed with the result (NRT VM, core 1). The paper has no I/O figures "
+                       "(it left I/O proxying as future work)",
+            "console_sharing": "scenario io-proxy: SRT VMs share the console UART by "
+                               "bandwidth (a byte budget per round, lines out whole). quiet "
+                               "(core 1) writes one short line a job, within its share; chatty "
+                               "(core 0) writes 100-byte lines at several times its share. "
+                               "max_delay_ns: the longest a VM's complete line waited for the "
+                               "UART (OVM's count); bound_ns: what the sharing promises a VM "
+                               "within its share, 2 rounds (2 x console.round_us); throttled: "
+                               "bytes OVM refused (queue full, over the share)",
         },
         "paper": PAPER,
     }
@@ -107,9 +129,15 @@ def table(summary: Mapping[str, Any]) -> str:
         ("vCPU switch NRT->SRT (release)", "-", _cell(switch["ovm_preempt"], shift)),
         ("Linux process switch", "510/720/1000", _cell(switch.get("linux"), shift)),
     ]
+    io = summary.get("io_cost_ns", {})
+    io_rows = [
+        ("I/O, HRT passthrough (MMIO)", "-", _cell(io.get("passthrough"), shift)),
+        ("I/O, SRT via OVM (input)", "-", _cell(io.get("ovm_proxy"), shift)),
+        ("I/O, NRT via the host (input)", "-", _cell(io.get("host_proxy"), shift)),
+    ]
     deadline = summary["deadline"]
     sched, over = deadline["schedulable"], deadline["overload"]
-    width = max(len(r[0]) for r in rows)
+    width = max(len(r[0]) for r in rows + io_rows)
     lines = [
         f"{'':<{width}}  {'paper: ' + paper['unit']:<18}  ours: {ours}",
         f"{'':<{width}}  {'min/mean/max':<18}  min/mean/max",
@@ -123,5 +151,21 @@ def table(summary: Mapping[str, Any]) -> str:
     lines.append(f"{'deadline, overload':<{width}}  {'within 200 us':<18}  "
                  f"{over['detected']}/{over['misses']} misses detected, worst "
                  f"{over['max_detect_ns'] / 1000:.1f} us after the deadline")
+    lines += [f"{name:<{width}}  {theirs:<18}  {mine}" for name, theirs, mine in io_rows]
+    lines.append(f"{'console, quiet line delay':<{width}}  {'-':<18}  "
+                 f"{_console_cell(summary.get('console_sharing', {}))}")
     lines.append(f"(paper: {paper['origin']}; ours: commit {summary['commit']})")
     return "\n".join(lines)
+
+
+def _console_cell(sharing: Mapping[str, Any]) -> str:
+    """The quiet VM's worst line delay against the sharing's bound; the chatty VM's refusals."""
+    quiet, chatty = sharing.get("quiet"), sharing.get("chatty")
+    if not quiet:
+        return "-"
+    within = "within" if quiet["max_delay_ns"] <= quiet["bound_ns"] else "OVER"
+    text = (f"worst {quiet['max_delay_ns'] / 1000:.1f} us, {within} the bound of "
+            f"{quiet['bound_ns'] / 1000:.0f} us ({CONSOLE_BOUND_ROUNDS} rounds)")
+    if chatty:
+        text += f"; chatty throttled {chatty['throttled']} times"
+    return text

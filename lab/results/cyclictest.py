@@ -35,8 +35,8 @@ max are integers in the same unit; avg is the mean of those integers.
 one latency series per level. Each series (``irq_latency`` native, HRT, SRT,
 NRT, then ``irq_deferred`` NRT) becomes one thread entry, numbered in that
 order; the ``cmdline:`` string says which thread is which series, as the
-layout has no per-thread name. Context switches are not latencies and are
-left out.
+layout has no per-thread name. Context switches and I/O costs are not
+latencies and are left out.
 
 **Fields with no meaning here**, and what they hold:
 

@@ -14,7 +14,9 @@ scripts read numbers back without parsing formatted text.
 
 Latency histograms follow the paper's figures 7 and 8 and OSADL's latency
 plots: latency on x, sample counts on a log-scale y (the rare tail is what
-matters in real time), and the worst case as each plot's headline.
+matters in real time), and the worst case as each plot's headline. The cost
+of a device access on each I/O path (passthrough, OVM proxy, host proxy) and
+the console's sharing have a table each ("I/O paths").
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
-from .schema import DEADLINE_MEASUREMENT, RunInfo
+from .schema import CONSOLE_MEASUREMENT, DEADLINE_MEASUREMENT, RunInfo
 from .store import DEFAULT_STORE, ResultStore
 
 NOT_MEASURED = "not measured in this run"
@@ -80,7 +82,13 @@ SWITCH_SERIES = (
     Series("context_switch", "ovm_preempt", "OVM switch NRT>SRT (release)"),
     Series("context_switch", "linux", "Linux process switch"),
 )
-KNOWN_SERIES = LATENCY_SERIES + SWITCH_SERIES
+# One device access per I/O path, the cheapest first (the paper has no I/O figures).
+IO_SERIES = (
+    Series("io_cost", "passthrough", "I/O passthrough (HRT, MMIO read)"),
+    Series("io_cost", "ovm_proxy", "I/O via OVM (SRT, input of OVM's timer)"),
+    Series("io_cost", "host_proxy", "I/O via the host (NRT, input of the host's device)"),
+)
+KNOWN_SERIES = LATENCY_SERIES + SWITCH_SERIES + IO_SERIES
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -472,6 +480,68 @@ def switch_section(values: Mapping[str, np.ndarray], stats: pd.DataFrame, run: R
             f"</table>{plot}" + (f"<ul>{methods}</ul>" if methods else "") + "</section>")
 
 
+IO_STATS = ("min", "mean", "p50", "p99", "max")
+# The console's figures per VM: (field, label), in this order; others follow as stored.
+CONSOLE_FIELDS = (
+    ("lines", "lines written"), ("line_bytes", "bytes per line"),
+    ("max_delay_ns", "longest wait of a line for the UART [ns]"),
+    ("bound_ns", "bound the sharing promises within the share [ns]"),
+    ("throttled", "writes refused (over the share)"), ("jobs", "jobs"),
+    ("refused_jobs", "jobs with a write refused"),
+)
+
+
+def _console_table(scalars: pd.DataFrame) -> str:
+    """The console's sharing per VM (io_proxy): its lines, their worst wait, the bound."""
+    chosen = scalars[scalars["measurement"] == CONSOLE_MEASUREMENT]
+    if chosen.empty:
+        return _missing("console", "Console sharing")
+    figures = {(row.key, row.field): float(row.value) for row in chosen.itertuples(index=False)}
+    vms = list(dict.fromkeys(chosen["key"]))
+    vms.sort(key=lambda vm: {"quiet": 0, "chatty": 1}.get(vm, 2))
+    labels = dict(CONSOLE_FIELDS)
+    order = {field: index for index, (field, _) in enumerate(CONSOLE_FIELDS)}
+    rows = []
+    for vm in vms:
+        fields = sorted((f for v, f in figures if v == vm), key=lambda f: order.get(f, len(order)))
+        for field in fields:
+            value = figures[(vm, field)]
+            in_ns = field.endswith("_ns")
+            text = fmt_ns(value) if in_ns else f"{value:,.0f}"
+            rows.append(f'<tr data-row="console/{esc(vm)}/{esc(field)}"><th>{esc(vm)}</th>'
+                        f"<td>{esc(labels.get(field, field))}</td>"
+                        f'{_cell(field, "ns" if in_ns else "count", value, text)}</tr>')
+    notes = []
+    if ("quiet", "max_delay_ns") in figures and ("quiet", "bound_ns") in figures:
+        worst, bound = figures[("quiet", "max_delay_ns")], figures[("quiet", "bound_ns")]
+        notes.append(f"quiet: worst line wait {fmt_ns(worst)} ns, "
+                     f"{'within' if worst <= bound else 'OVER'} the bound of {fmt_ns(bound)} ns")
+    if ("chatty", "throttled") in figures:
+        notes.append(f"chatty: {figures[('chatty', 'throttled')]:,.0f} writes refused "
+                     "(over its share)")
+    return (f'<table id="console-sharing"><thead><tr><th>VM</th><th>figure</th><th>value</th>'
+            f'</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            + "".join(f"<p>{esc(n)}</p>" for n in notes))
+
+
+def io_section(stats: pd.DataFrame, scalars: pd.DataFrame, run: RunInfo,
+               summary: Mapping[str, Any]) -> str:
+    """The cost of one device access on each I/O path; the console's sharing."""
+    units = _units(run)
+    head = _stats_head("I/O path", IO_STATS, units)
+    rows = _stats_rows(IO_SERIES, stats, IO_STATS, units)
+    method = summary.get("method") or {}
+    methods = "".join(f"<li><strong>{esc(k)}</strong>: {esc(method[k])}</li>"
+                      for k in ("io_cost", "console_sharing") if method.get(k))
+    return (f'<section id="io"><h2>I/O paths</h2>'
+            f"<p>One device access per path, timed by the guest less the cost of reading the "
+            f"time: direct (passthrough), served by OVM (OVM proxy), served by the host "
+            f"guest (host proxy).</p>"
+            f'<table id="io-cost"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+            f"<h3>Console sharing</h3>{_console_table(scalars)}"
+            + (f"<ul>{methods}</ul>" if methods else "") + "</section>")
+
+
 # (row id, label, path in summary["paper"], our series); the paper has no NRT-deferred
 # or NRT->SRT figure, and gives SRT and NRT one row.
 PAPER_ROWS = (
@@ -483,6 +553,7 @@ PAPER_ROWS = (
     ("context_switch/ovm", "vCPU switch SRT>NRT", ("context_switch_ns", "ovm")),
     ("context_switch/ovm_preempt", "vCPU switch NRT>SRT (release)", None),
     ("context_switch/linux", "Linux process switch", ("context_switch_ns", "linux")),
+    *((series.id, series.label, None) for series in IO_SERIES),
 )
 PAPER_STATS = ("min", "mean", "max")
 
@@ -590,6 +661,7 @@ def render_run_report(store: ResultStore, run_id: str, out: Path, *,
         percentile_section(stats, run),
         deadline_section(scalars, paper),
         switch_section(values, stats, run, summary, timer),
+        io_section(stats, scalars, run, summary),
         paper_section(paper, stats, run),
     ]
     path = _report_path(out, run_id)

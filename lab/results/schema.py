@@ -6,14 +6,18 @@ including identifiers that are new every run (a tag per run id or commit
 would start new series every night).
 
 ==================  =======================================================
-measurement         ``irq_latency``, ``irq_deferred``, ``context_switch``:
-                    one point per sample; ``<measurement>_histogram``: one
-                    point per bucket; ``deadline``: one point per experiment
+measurement         ``irq_latency``, ``irq_deferred``, ``context_switch``,
+                    ``io_cost`` (one device access per I/O path): one point
+                    per sample; ``<measurement>_histogram``: one point per
+                    bucket; ``deadline``: one point per experiment;
+                    ``console``: one point per VM of the console-sharing
+                    experiment (io_proxy)
 tags                ``board`` (qemu-vexpress-a9, zc702), ``board_kind`` (qemu,
                     zc702), ``timing`` (icount, real), ``scenario``, ``test``
                     (the experiment), ``vm``, ``level`` (native, HRT, SRT, NRT;
-                    SRT>NRT, NRT>SRT, linux for switches), ``core``; histograms
-                    add ``le``
+                    SRT>NRT, NRT>SRT, linux for switches; for ``io_cost`` the
+                    level names the path: HRT passthrough, SRT OVM proxy, NRT
+                    host proxy), ``core``; histograms add ``le``
 fields (samples)    ``value_ns`` (float: virtual ns under icount),
                     ``instructions`` (float, icount only: value_ns / 2^shift),
                     ``seq`` (int), ``run_id``, ``commit`` (strings),
@@ -23,6 +27,12 @@ fields (histogram)  ``value_ns_bucket`` (int, cumulative count of samples
 fields (deadline)   ``periods``, ``misses``, ``handler_runs``, ``jobs``,
                     ``detected`` (int), ``max_detect_ns`` (float), ``run_id``,
                     ``commit``
+fields (console)    ``lines``, ``line_bytes``, ``throttled`` (bytes OVM
+                    refused), ``jobs``, ``refused_jobs`` (int; the last two
+                    chatty's only), ``max_delay_ns`` (float: the VM's longest
+                    line wait for the UART), ``bound_ns`` (float, the quiet
+                    VM's only: what the sharing promises it, 2 rounds),
+                    ``run_id``, ``commit``
 time                the run's start (ns since the epoch) + ``seq`` ns: unique
                     per series within a run, and the same every time the run
                     is written again, so a second write overwrites instead of
@@ -31,6 +41,11 @@ time                the run's start (ns since the epoch) + ``seq`` ns: unique
 
 Histogram buckets follow Telegraf's histogram aggregator (cumulative counts,
 an ``le`` tag), which Grafana's heatmap and histogram panels read directly.
+
+Scalars (``SCALAR_COLUMNS``, one row per figure) become one point per
+(measurement, scenario, test, vm, level, core); a field ending in ``_ns`` is
+a float, any other an integer. A ``deadline`` row's key is its experiment, a
+``console`` row's its VM.
 """
 
 from __future__ import annotations
@@ -46,9 +61,11 @@ import pandas as pd
 SAMPLE_COLUMNS = ["measurement", "key", "scenario", "test", "vm", "level", "core", "seq", "value_ns"]
 SCALAR_COLUMNS = ["measurement", "key", "scenario", "test", "vm", "level", "core", "field", "value"]
 TAG_KEYS = ("board", "board_kind", "timing", "scenario", "test", "vm", "level", "core")
-SAMPLE_MEASUREMENTS = ("irq_latency", "irq_deferred", "context_switch")
+SAMPLE_MEASUREMENTS = ("irq_latency", "irq_deferred", "context_switch", "io_cost")
 HISTOGRAM_SUFFIX = "_histogram"
 DEADLINE_MEASUREMENT = "deadline"
+CONSOLE_MEASUREMENT = "console"
+SCALAR_MEASUREMENTS = (DEADLINE_MEASUREMENT, CONSOLE_MEASUREMENT)
 # Upper bounds of the histogram buckets, ns: 1-2-5 steps from 100 ns to 1 s, then +Inf.
 BUCKET_BOUNDS_NS: tuple[float, ...] = tuple(
     mantissa * 10.0**exponent for exponent in range(2, 9) for mantissa in (1, 2, 5)
@@ -146,15 +163,15 @@ def histogram_points(run: RunInfo, samples: pd.DataFrame,
             )
 
 
-def deadline_points(run: RunInfo, scalars: pd.DataFrame) -> Iterator[Point]:
-    """One point per deadline experiment (rows of SCALAR_COLUMNS)."""
-    chosen = scalars[scalars["measurement"] == DEADLINE_MEASUREMENT]
+def scalar_points(run: RunInfo, scalars: pd.DataFrame, measurement: str) -> Iterator[Point]:
+    """One point per (scenario, test, vm, level, core) of a scalar measurement's rows."""
+    chosen = scalars[scalars["measurement"] == measurement]
     for _, group in chosen.groupby(["scenario", "test", "vm", "level", "core"], sort=False):
         fields: dict[str, float | int | str] = {"run_id": run.run_id, "commit": run.commit}
         for row in group.itertuples(index=False):
             fields[str(row.field)] = (float(row.value) if row.field.endswith("_ns")
                                       else int(row.value))
-        yield Point(DEADLINE_MEASUREMENT, _tags(run, group.iloc[0]), fields, run.started_ns)
+        yield Point(measurement, _tags(run, group.iloc[0]), fields, run.started_ns)
 
 
 @dataclass
@@ -167,4 +184,5 @@ class RunPoints:
     @classmethod
     def of(cls, run: RunInfo, samples: pd.DataFrame, scalars: pd.DataFrame) -> "RunPoints":
         return cls(run, [*sample_points(run, samples), *histogram_points(run, samples),
-                         *deadline_points(run, scalars)])
+                         *(point for measurement in SCALAR_MEASUREMENTS
+                           for point in scalar_points(run, scalars, measurement))])

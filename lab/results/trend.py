@@ -32,6 +32,9 @@ class Metric:
 
 
 LATENCY_LEVELS = ("native", "HRT", "SRT", "NRT")
+# The I/O paths (summary.json's io_cost_ns) and how the trend names them.
+IO_PATHS = {"passthrough": "passthrough (HRT)", "ovm_proxy": "via OVM (SRT)",
+            "host_proxy": "via the host (NRT)"}
 METRICS: tuple[Metric, ...] = (
     *(Metric(f"irq_latency_ns.{level}.max", f"IRQ latency {level}, worst") for level in LATENCY_LEVELS),
     *(Metric(f"irq_latency_ns.{level}.p99", f"IRQ latency {level}, p99") for level in LATENCY_LEVELS),
@@ -42,6 +45,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("deadline.schedulable.misses", "deadline misses, schedulable", "misses"),
     Metric("deadline.overload.undetected", "overload misses not detected", "misses"),
     Metric("deadline.overload.max_detect_ns", "overload detection delay, worst"),
+    *(Metric(f"io_cost_ns.{path}.{stat}", f"I/O {label}, {word}")
+      for path, label in IO_PATHS.items() for stat, word in (("mean", "mean"), ("max", "worst"))),
+    Metric("console_sharing.quiet.max_delay_ns", "console: quiet VM's line wait, worst"),
 )
 
 

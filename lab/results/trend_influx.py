@@ -13,16 +13,21 @@ from typing import Any
 import pandas as pd
 
 from lab.evaluation.measures import Timebase, stats
-from lab.evaluation.samples import SWITCH_LEVELS
+from lab.evaluation.samples import IO_COST_LEVELS, SWITCH_LEVELS
 
 from .influx import InfluxClient
-from .schema import SAMPLE_MEASUREMENTS
+from .schema import CONSOLE_MEASUREMENT, DEADLINE_MEASUREMENT, SAMPLE_MEASUREMENTS
 from .trend import METRICS, run_figures
 
 # The summary's name for a sample series, from its measurement and level tag.
 SUMMARY_SECTION = {"irq_latency": "irq_latency_ns", "irq_deferred": "irq_deferred_ns",
-                   "context_switch": "context_switch_ns"}
-SWITCH_KEY = {level: key for key, level in SWITCH_LEVELS.items()}
+                   "context_switch": "context_switch_ns", "io_cost": "io_cost_ns"}
+# Where the summary's key is not the level tag: measurement -> {level: key}.
+LEVEL_KEYS = {"context_switch": {level: key for key, level in SWITCH_LEVELS.items()},
+              "io_cost": {level: key for key, level in IO_COST_LEVELS.items()}}
+DEADLINE_FIELDS = ("periods", "misses", "handler_runs", "jobs", "detected", "max_detect_ns")
+CONSOLE_FIELDS = ("jobs", "lines", "line_bytes", "refused_jobs", "throttled", "max_delay_ns",
+                  "bound_ns")
 RUN_COLUMNS = ["run_id", "started_ns", "board", "board_kind", "timing", "icount_shift", "commit",
                "source"]
 
@@ -44,7 +49,7 @@ def figures_from_influx(client: InfluxClient, *, last: int | None = None,
         if frame.empty:
             continue
         for (run_id, level), group in frame.groupby(["run_id", "level"], sort=False):
-            key = SWITCH_KEY.get(level, level) if measurement == "context_switch" else level
+            key = LEVEL_KEYS.get(measurement, {}).get(level, level)
             summary = summaries.setdefault(run_id, {})
             summary.setdefault(SUMMARY_SECTION[measurement], {})[key] = stats(
                 group["value_ns"].to_numpy(), no_shift)
@@ -55,13 +60,16 @@ def figures_from_influx(client: InfluxClient, *, last: int | None = None,
                 "icount_shift": first.get("icount_shift"), "commit": first["commit"],
                 "source": "influxdb"})
             known["started_ns"] = min(known["started_ns"], int(group["time"].min()))
-    deadlines = client.query(f'SELECT * FROM "deadline"{_where(board)}')
-    for row in deadlines.to_dict("records"):
-        if row.get("run_id") in summaries:
-            fields = {name: row[name] for name in ("periods", "misses", "handler_runs", "jobs",
-                                                    "detected", "max_detect_ns")
-                      if name in row and pd.notna(row[name])}
-            summaries[row["run_id"]].setdefault("deadline", {})[row["test"]] = fields
+    # Scalars: summary section, measurement, the tag their summary key is, their fields.
+    for section, measurement, key, names in (
+            ("deadline", DEADLINE_MEASUREMENT, "test", DEADLINE_FIELDS),
+            ("console_sharing", CONSOLE_MEASUREMENT, "vm", CONSOLE_FIELDS)):
+        found = client.query(f'SELECT * FROM "{measurement}"{_where(board)}')
+        for row in found.to_dict("records"):
+            if row.get("run_id") in summaries:
+                fields = {name: row[name] for name in names
+                          if name in row and pd.notna(row[name])}
+                summaries[row["run_id"]].setdefault(section, {})[row[key]] = fields
     rows = [{**identity[run_id], **run_figures(summary)} for run_id, summary in summaries.items()]
     frame = pd.DataFrame(rows, columns=[*RUN_COLUMNS, *(m.path for m in METRICS)])
     frame = frame.sort_values("started_ns", kind="stable").reset_index(drop=True)

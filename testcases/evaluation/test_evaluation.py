@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from lab.evaluation.run import run_evaluation
+from lab.firmware.loader import load_board, load_scenario
 
 pytestmark = pytest.mark.lab
 
@@ -25,6 +26,7 @@ FORWARDING_BOUND_INSTRUCTIONS = 60
 # The paper's ratio of OVM's vCPU switch to Linux's process switch (280 / 720 ns).
 SWITCH_RATIO_BOUND = 0.39
 DETECTION_BOUND_NS = 200_000
+IO_PATHS = ("passthrough", "ovm_proxy", "host_proxy")  # the cheapest first
 
 
 def _evaluate(target, env, out: Path) -> dict:
@@ -61,9 +63,16 @@ def test_summary_json_has_the_agreed_keys_and_says_where_it_came_from(evaluation
         assert written["context_switch_ns"][kind]["n"] == 1000
     assert set(written["deadline"]["schedulable"]) >= {"periods", "misses"}
     assert set(written["deadline"]["overload"]) >= {"misses", "detected", "max_detect_ns"}
-    for name in ("native", "hrt", "shared", "schedulable", "overload"):
+    for path in IO_PATHS:
+        assert set(written["io_cost_ns"][path]) >= {"n", "min", "mean", "max", "p50", "p99"}
+        assert written["io_cost_ns"][path]["n"] == 100
+    assert set(written["console_sharing"]["quiet"]) >= {"max_delay_ns", "bound_ns", "throttled"}
+    assert set(written["console_sharing"]["chatty"]) >= {"lines", "throttled"}
+    assert written["method"]["io_cost"] and written["method"]["console_sharing"]
+    for name in ("native", "hrt", "shared", "schedulable", "overload", "io_passthrough",
+                 "io_proxy"):
         assert (out / f"{name}.log").stat().st_size > 0
-    for name in ("native", "hrt", "shared"):
+    for name in ("native", "hrt", "shared", "io_passthrough", "io_proxy"):
         assert "@ovm1 E " in (out / f"{name}.log").read_text()
 
 
@@ -85,6 +94,44 @@ def test_overload_every_miss_is_detected_within_200_us(summary):
     assert overload["misses"] == 100
     assert overload["detected"] == overload["misses"]
     assert 0 < overload["max_detect_ns"] <= DETECTION_BOUND_NS
+
+
+def test_passthrough_is_far_cheaper_than_ovm_which_is_cheaper_than_the_host(summary):
+    io = summary["io_cost_ns"]
+    passthrough, ovm, host = (io[path] for path in IO_PATHS)
+    # No OVM on the passthrough path: its usual cost is below the OVM proxy's least.
+    assert passthrough["p50"] < ovm["min"]
+    assert passthrough["min"] < ovm["min"] < host["min"]
+    assert passthrough["p50"] < ovm["p50"] < host["p50"]
+    # The host proxy adds a round trip through the host on the other core to OVM's path.
+    assert ovm["p50"] < host["min"]
+
+
+def test_quiet_console_lines_wait_at_most_two_rounds_and_chatty_is_throttled(summary):
+    quiet = summary["console_sharing"]["quiet"]
+    chatty = summary["console_sharing"]["chatty"]
+    # The sharing promises a line within its VM's share two rounds of io-proxy's console.
+    board = load_board(REPO_ROOT / "ovm", summary["board"])
+    round_us = load_scenario(REPO_ROOT / "ovm", "io-proxy", board).console.round_us
+    assert quiet["bound_ns"] == 2 * round_us * 1000
+    assert quiet["lines"] > 0
+    assert 0 < quiet["max_delay_ns"] <= quiet["bound_ns"]
+    assert quiet["throttled"] == 0  # within its share: never refused
+    assert chatty["lines"] > 0
+    assert chatty["throttled"] > 0  # over its share: refused, not delaying the quiet VM
+
+
+@pytest.mark.qemu
+def test_passthrough_is_the_same_instructions_every_access_under_icount(summary):
+    # One MMIO read with no OVM on the path: every sample is the same instruction count,
+    # which the 10 ns timer tick reads as one of two neighbouring ticks (16 ns/instruction).
+    passthrough = summary["io_cost_ns"]["passthrough"]
+    tick_ns = 1e9 / summary["timer_hz"]
+    assert passthrough["max"] - passthrough["min"] <= tick_ns
+    assert {"min", "mean", "max", "p99"} <= set(passthrough["instructions"])
+    for path in IO_PATHS:
+        figures = summary["io_cost_ns"][path]
+        assert figures["instructions"]["min"] == round(_instructions(summary, figures["min"]), 1)
 
 
 @pytest.mark.qemu
@@ -137,7 +184,10 @@ def test_deferred_nrt_interrupts_wait_for_the_next_dispatch(summary):
     assert deferred["n"] > 0
     # At most one SRT job (300 us) plus the switch back to the NRT.
     assert deferred["max"] <= 400_000
-    assert deferred["min"] > summary["irq_latency_ns"]["NRT"]["p50"]
+    # Typically much longer than one delivered at once. Not every one: the probe calls an
+    # interrupt deferred when its loop saw a gap, and a timer expiring just as the NRT
+    # comes back is delivered at once after such a gap.
+    assert deferred["p50"] > 10 * summary["irq_latency_ns"]["NRT"]["p99"]
 
 
 @pytest.mark.qemu
@@ -153,6 +203,8 @@ def test_every_result_is_stamped_icount_with_its_shift(summary):
     assert summary["board_kind"] == "qemu"
     assert summary["timing"] == "icount"
     assert summary["icount_shift"] == 4
+    assert {"native", "hrt", "shared", "schedulable", "overload", "io_passthrough",
+            "io_proxy"} <= set(summary["builds"])
     assert set(summary["builds"].values()) == {summary["commit"]}
 
 

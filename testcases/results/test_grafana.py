@@ -16,17 +16,18 @@ from typing import Any
 import pytest
 
 from lab.results.influx import InfluxClient, sync
-from lab.results.schema import DEADLINE_MEASUREMENT, HISTOGRAM_SUFFIX, SAMPLE_MEASUREMENTS, TAG_KEYS
+from lab.results.schema import HISTOGRAM_SUFFIX, SAMPLE_MEASUREMENTS, SCALAR_MEASUREMENTS, TAG_KEYS
 from lab.results.store import ResultStore
 from test_influx import make_run
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "env" / "grafana" / "ovm-lab-dashboard.json"
 MEASUREMENTS = {*SAMPLE_MEASUREMENTS, *(m + HISTOGRAM_SUFFIX for m in SAMPLE_MEASUREMENTS),
-                DEADLINE_MEASUREMENT}
+                *SCALAR_MEASUREMENTS}
 # The fields the schema's docstring lists, per kind of point.
 FIELDS = {"value_ns", "instructions", "seq", "run_id", "commit", "icount_shift",
           "value_ns_bucket", "periods", "misses", "handler_runs", "jobs", "detected",
-          "max_detect_ns"}
+          "max_detect_ns", "lines", "line_bytes", "throttled", "refused_jobs", "max_delay_ns",
+          "bound_ns"}
 TAGS = {*TAG_KEYS, "le"}
 VARIABLES = {"board", "board_kind", "level"}
 
@@ -73,6 +74,8 @@ def test_the_panels_the_lab_needs_are_there() -> None:
     assert '"irq_latency_histogram"' in queries and 'GROUP BY time($__interval), "le"' in queries
     assert 'mean("value_ns")' in queries and 'FROM "context_switch"' in queries
     assert 'sum("misses")' in queries
+    assert 'FROM "io_cost"' in queries and 'GROUP BY time($__interval), "level"' in queries
+    assert 'max("max_delay_ns")' in queries and 'FROM "console"' in queries
     types = {panel["type"] for panel in dashboard()["panels"]}
     assert {"timeseries", "heatmap", "table"} <= types
 

@@ -59,11 +59,14 @@ GROUPS = [
     ("context_switch", "ovm", "eval-shared", "shared", "srt>nrt", "SRT>NRT", 0, 100),
     ("context_switch", "ovm_preempt", "eval-shared", "shared", "nrt>srt", "NRT>SRT", 0, 100),
     ("context_switch", "linux", "linux", "linux", "ctxsw", "linux", 0, 100),
+    ("io_cost", "passthrough", "io-passthrough", "io_passthrough", "hrt", "HRT", 1, 100),
+    ("io_cost", "ovm_proxy", "io-proxy", "io_proxy", "quiet", "SRT", 1, 100),
+    ("io_cost", "host_proxy", "io-proxy", "io_proxy", "nrt", "NRT", 1, 100),
 ]
 
 
 def make_run(number: int, *, source: str = "pytest") -> tuple[RunInfo, pd.DataFrame, pd.DataFrame]:
-    """A synthetic run shaped like ``make lab``'s: every measurement, deadline scalars.
+    """A synthetic run shaped like ``make lab``'s: every measurement, deadline and console scalars.
 
     Values are multiples of 16 ns (one instruction at icount shift 4), different
     per run and group, so a value read back can only have come from its sample.
@@ -87,6 +90,20 @@ def make_run(number: int, *, source: str = "pytest") -> tuple[RunInfo, pd.DataFr
         ("deadline", "overload", "srt-overload", "overload", "srt", "SRT", 0, "misses", 90.0 + number),
         ("deadline", "overload", "srt-overload", "overload", "srt", "SRT", 0, "detected", 90.0 + number),
         ("deadline", "overload", "srt-overload", "overload", "srt", "SRT", 0, "max_detect_ns", 1920.0),
+        ("console", "quiet", "io-proxy", "io_proxy", "quiet", "SRT", 1, "lines", 100.0),
+        ("console", "quiet", "io-proxy", "io_proxy", "quiet", "SRT", 1, "line_bytes", 10.0),
+        ("console", "quiet", "io-proxy", "io_proxy", "quiet", "SRT", 1, "max_delay_ns",
+         10_006_400.0 + 160 * number),
+        ("console", "quiet", "io-proxy", "io_proxy", "quiet", "SRT", 1, "bound_ns", 20_000_000.0),
+        ("console", "quiet", "io-proxy", "io_proxy", "quiet", "SRT", 1, "throttled", 0.0),
+        ("console", "chatty", "io-proxy", "io_proxy", "chatty", "SRT", 0, "jobs", 400.0),
+        ("console", "chatty", "io-proxy", "io_proxy", "chatty", "SRT", 0, "lines", 39.0),
+        ("console", "chatty", "io-proxy", "io_proxy", "chatty", "SRT", 0, "line_bytes", 100.0),
+        ("console", "chatty", "io-proxy", "io_proxy", "chatty", "SRT", 0, "refused_jobs", 281.0),
+        ("console", "chatty", "io-proxy", "io_proxy", "chatty", "SRT", 0, "throttled",
+         281.0 + number),
+        ("console", "chatty", "io-proxy", "io_proxy", "chatty", "SRT", 0, "max_delay_ns",
+         47_475_350.0),
     ], columns=SCALAR_COLUMNS)
     return info, samples, scalars
 
@@ -184,7 +201,7 @@ def test_round_trip_through_influxd(influxd: Any, tmp_path: Path) -> None:
             "SELECT periods, misses, handler_runs, jobs, detected, max_detect_ns FROM deadline "
             f"WHERE run_id = '{info.run_id}' GROUP BY test").set_index("test")
         assert sorted(deadline.index) == ["overload", "schedulable"]
-        for row in scalars.itertuples(index=False):
+        for row in scalars[scalars["measurement"] == "deadline"].itertuples(index=False):
             value = deadline.loc[row.test, row.field]
             assert value == row.value, (row.test, row.field)
         assert deadline.loc["overload", "misses"] == 91
@@ -194,6 +211,32 @@ def test_round_trip_through_influxd(influxd: Any, tmp_path: Path) -> None:
             "periods": "integer", "misses": "integer", "handler_runs": "integer",
             "jobs": "integer", "detected": "integer", "max_detect_ns": "float",
             "run_id": "string", "commit": "string"}
+
+        # Console sharing: one point per VM, tagged with it; the bound only on the quiet VM's.
+        console = client.query(
+            "SELECT lines, line_bytes, throttled, jobs, refused_jobs, max_delay_ns, bound_ns "
+            f"FROM console WHERE run_id = '{info.run_id}' GROUP BY vm, core").set_index("vm")
+        assert sorted(console.index) == ["chatty", "quiet"]
+        assert dict(zip(console.index, console["core"])) == {"quiet": "1", "chatty": "0"}
+        for row in scalars[scalars["measurement"] == "console"].itertuples(index=False):
+            assert console.loc[row.vm, row.field] == row.value, (row.vm, row.field)
+        assert pd.isna(console.loc["chatty", "bound_ns"])
+        types = client.query("SHOW FIELD KEYS FROM console")
+        assert dict(zip(types["fieldKey"], types["fieldType"])) == {
+            "lines": "integer", "line_bytes": "integer", "throttled": "integer",
+            "jobs": "integer", "refused_jobs": "integer", "max_delay_ns": "float",
+            "bound_ns": "float", "run_id": "string", "commit": "string"}
+
+        # I/O costs: every sample, the path told by its level; a histogram like the latencies'.
+        io = client.query(f"SELECT count(value_ns), min(value_ns) FROM io_cost "
+                          f"WHERE run_id = '{info.run_id}' GROUP BY level, vm")
+        stored = samples[samples["measurement"] == "io_cost"]
+        assert dict(zip(io["level"], io["count"])) == stored.groupby("level").size().to_dict()
+        assert dict(zip(io["level"], io["vm"])) == {"HRT": "hrt", "SRT": "quiet", "NRT": "nrt"}
+        io_buckets = client.query("SELECT value_ns_bucket FROM io_cost_histogram "
+                                  f"WHERE run_id = '{info.run_id}' AND le = '+Inf' GROUP BY level")
+        assert dict(zip(io_buckets["level"], io_buckets["value_ns_bucket"])) == \
+            stored.groupby("level").size().to_dict()
 
         with pytest.raises(InfluxQueryError, match="error parsing query"):
             client.query("SELEC nothing")

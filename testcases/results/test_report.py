@@ -36,6 +36,7 @@ PARTIAL = RunInfo("20261127T010000-partial", STARTED_NS + 3_600 * 10**9, "zc702"
 LATENCY = ["irq_latency/native", "irq_latency/HRT", "irq_latency/SRT", "irq_latency/NRT",
            "irq_deferred/NRT"]
 SWITCHES = ["context_switch/ovm", "context_switch/ovm_preempt", "context_switch/linux"]
+IO = ["io_cost/passthrough", "io_cost/ovm_proxy", "io_cost/host_proxy"]
 STATS = ("min", "p50", "p99", "p99.9", "max", "mean", "stdev")
 
 
@@ -61,6 +62,11 @@ def synthetic_values(seed: int = 7) -> dict[str, np.ndarray]:
         "context_switch/ovm_preempt": rng.integers(1069, 1200, 1000) * 10.0,
         # Not on the tick: lat_ctx-style means of 32 switches.
         "context_switch/linux": rng.normal(74_000.0, 2_000.0, 1000).round(3),
+        # One device access per I/O path: 14 or 15 ticks direct, hundreds through OVM,
+        # thousands through the host.
+        "io_cost/passthrough": rng.choice([140.0, 150.0], size=100),
+        "io_cost/ovm_proxy": np.append(np.full(90, 8720.0), rng.integers(4382, 5151, 10) * 10.0),
+        "io_cost/host_proxy": rng.integers(11740, 86947, 100) * 10.0,
     }
 
 
@@ -70,12 +76,20 @@ WHERE = {  # series -> (vm, level, core)
     "irq_deferred/NRT": ("nrt", "NRT", 0), "context_switch/ovm": ("srt>nrt", "SRT>NRT", 0),
     "context_switch/ovm_preempt": ("nrt>srt", "NRT>SRT", 0),
     "context_switch/linux": ("ctxsw", "linux", 0),
+    "io_cost/passthrough": ("hrt", "HRT", 1), "io_cost/ovm_proxy": ("quiet", "SRT", 1),
+    "io_cost/host_proxy": ("nrt", "NRT", 1),
 }
 
 DEADLINE = {("schedulable", "periods"): 10_000, ("schedulable", "misses"): 0,
             ("schedulable", "handler_runs"): 0, ("overload", "jobs"): 100,
             ("overload", "misses"): 100, ("overload", "detected"): 100,
             ("overload", "max_detect_ns"): 1920.0}
+# The console's sharing (scalars of measurement console, key the VM).
+CONSOLE = {("quiet", "lines"): 100, ("quiet", "line_bytes"): 10,
+           ("quiet", "max_delay_ns"): 10_006_400.0, ("quiet", "bound_ns"): 20_000_000.0,
+           ("quiet", "throttled"): 0, ("chatty", "jobs"): 400, ("chatty", "lines"): 39,
+           ("chatty", "line_bytes"): 100, ("chatty", "refused_jobs"): 281,
+           ("chatty", "throttled"): 281, ("chatty", "max_delay_ns"): 47_475_350.0}
 
 
 def sample_frame(values: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -83,11 +97,16 @@ def sample_frame(values: dict[str, np.ndarray]) -> pd.DataFrame:
                       for name, data in values.items()], ignore_index=True)
 
 
-def scalar_frame(figures: dict[tuple[str, str], float]) -> pd.DataFrame:
+def scalar_frame(figures: dict[tuple[str, str], float],
+                 console: dict[tuple[str, str], float] | None = None) -> pd.DataFrame:
     return pd.DataFrame([
         {"measurement": "deadline", "key": test, "scenario": "synthetic", "test": test,
          "vm": "srt", "level": "SRT", "core": 0, "field": field, "value": float(value)}
-        for (test, field), value in figures.items()], columns=SCALAR_COLUMNS)
+        for (test, field), value in figures.items()] + [
+        {"measurement": "console", "key": vm, "scenario": "io-proxy", "test": "io_proxy",
+         "vm": vm, "level": "SRT", "core": 1 if vm == "quiet" else 0, "field": field,
+         "value": float(value)}
+        for (vm, field), value in (console or {}).items()], columns=SCALAR_COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +121,7 @@ def data() -> dict[str, dict[str, np.ndarray]]:
 def store(tmp_path_factory: pytest.TempPathFactory,
           data: dict[str, dict[str, np.ndarray]]) -> ResultStore:
     store = ResultStore(tmp_path_factory.mktemp("store") / "results.sqlite")
-    store.add_run(FULL, sample_frame(data[FULL.run_id]), scalar_frame(DEADLINE),
+    store.add_run(FULL, sample_frame(data[FULL.run_id]), scalar_frame(DEADLINE, CONSOLE),
                   {"commit": FULL.commit, "paper": PAPER,
                    "method": {"context_switch_linux": "lat_ctx style, synthetic"}})
     store.add_run(PARTIAL, sample_frame(data[PARTIAL.run_id]), scalar_frame({}),
@@ -251,6 +270,38 @@ def test_context_switch_table(reports: dict[str, str],
     for key in ("ovm", "ovm_preempt"):
         assert reader.values[("context-switch", f"ratio/{key}", "ratio", "ratio")] == \
             pytest.approx(values[f"context_switch/{key}"].mean() / linux, rel=1e-12)
+
+
+def test_io_paths_table(reports: dict[str, str],
+                        data: dict[str, dict[str, np.ndarray]]) -> None:
+    reader = read(reports[FULL.run_id])
+    assert {"io-cost", "console-sharing"} <= reader.tables
+    for name in IO:
+        figures = expected(data[FULL.run_id][name])
+        for stat in ("min", "mean", "p50", "p99", "max"):
+            assert reader.values[("io-cost", name, stat, "ns")] == pytest.approx(
+                figures[stat], rel=1e-12), (name, stat)
+            assert reader.values[("io-cost", name, stat, "instructions")] == pytest.approx(
+                figures[stat] / 2**SHIFT, rel=1e-12), (name, stat)
+        # Not in the paper: its column says so, ours has the figures.
+        assert ("paper-figures", name, "min", "paper") not in reader.values
+        assert reader.values[("paper-figures", name, "max", "ns")] == figures["max"]
+    page = reports[FULL.run_id]
+    assert page.index('data-series="io_cost/passthrough"') < page.index(
+        'data-series="io_cost/ovm_proxy"') < page.index('data-series="io_cost/host_proxy"')
+
+
+def test_console_sharing_table(reports: dict[str, str]) -> None:
+    reader = read(reports[FULL.run_id])
+    for (vm, field), value in CONSOLE.items():
+        unit = "ns" if field.endswith("_ns") else "count"
+        assert reader.values[("console-sharing", f"console/{vm}/{field}", field, unit)] == value
+    page = reports[FULL.run_id]
+    assert "quiet: worst line wait 10,006,400 ns, within the bound of 20,000,000 ns" in page
+    assert "chatty: 281 writes refused" in page
+    board = reports[PARTIAL.run_id]
+    assert "console-sharing" not in read(board).tables
+    assert f"Console sharing: {NOT_MEASURED}" in board
 
 
 def test_run_without_linux_says_not_measured(reports: dict[str, str]) -> None:

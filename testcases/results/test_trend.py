@@ -22,6 +22,12 @@ BASE_SUMMARY = {
                           "ovm_preempt": {"mean": 10960.3}},
     "deadline": {"schedulable": {"periods": 10000, "misses": 0},
                  "overload": {"jobs": 100, "misses": 100, "detected": 100, "max_detect_ns": 1900.0}},
+    "io_cost_ns": {"passthrough": {"n": 100, "mean": 144.9, "max": 150.0},
+                   "ovm_proxy": {"n": 100, "mean": 14211.6, "max": 51510.0},
+                   "host_proxy": {"n": 100, "mean": 141245.2, "max": 869470.0}},
+    "console_sharing": {"quiet": {"lines": 100, "max_delay_ns": 10006400.0,
+                                  "bound_ns": 20000000.0, "throttled": 0},
+                        "chatty": {"lines": 39, "throttled": 281, "max_delay_ns": 47475350.0}},
     "paper": PAPER,
 }
 
@@ -60,6 +66,24 @@ def test_one_more_instruction_on_the_srt_path_is_a_regression_under_icount(store
     assert "badc0de" in text and newest.run_id in text
     assert all(run.run_id in text for run in runs)
     assert "1096" in text and "1080" in text
+
+
+def test_a_slower_io_path_or_console_is_a_regression_under_icount(store) -> None:
+    for night in range(3):
+        _store_run(store, night, BASE_SUMMARY)
+    worse = copy.deepcopy(BASE_SUMMARY)
+    worse["io_cost_ns"]["host_proxy"]["mean"] += 16.0
+    worse["io_cost_ns"]["passthrough"]["max"] += 10.0
+    worse["console_sharing"]["quiet"]["max_delay_ns"] += 10.0
+    _store_run(store, 3, worse)
+    assert [r.metric.path for r in detect(figures_frame(store))] == [
+        "io_cost_ns.passthrough.max", "io_cost_ns.host_proxy.mean",
+        "console_sharing.quiet.max_delay_ns"]
+    # A run without the I/O experiments is no regression: those figures are not measured.
+    older = copy.deepcopy(BASE_SUMMARY)
+    del older["io_cost_ns"], older["console_sharing"]
+    _store_run(store, 4, older)
+    assert detect(figures_frame(store)) == []
 
 
 def test_an_undetected_overload_miss_is_a_regression(store) -> None:

@@ -60,7 +60,11 @@ mon_smc:
  * scheduling decision is due, so it stays here, in a few dozen instructions
  * (the evaluation measures them). It masks the line until the guest's EOI,
  * makes it pending on the vCPU, ends it at the GIC and emulates the IRQ
- * exception entry as arch_inject_irq does. Anything else goes to C.
+ * exception entry as arch_inject_irq does. A line for an NRT vCPU that does
+ * not hold the core is the "deferred" case, with no decision due either (an
+ * interrupt never lets an NRT vCPU preempt): masked, made pending on that
+ * vCPU for its next dispatch, ended, and the running guest resumed, so an
+ * SRT job is held up as briefly as can be. Anything else goes to C.
  * Until the IRQ bank is written, SCR is still the guest's (NS set), so the
  * CP15 reads reach the guest's own SCTLR and VBAR.
  */
@@ -75,7 +79,7 @@ mon_fiq:
 	bhs	fiq_slow			@ spurious, or not a routable line
 	ldr	r8, [r4, r7, lsl #2]		@ r8 = the line's target vCPU on this core
 	cmp	r8, sp
-	bne	fiq_slow			@ another vCPU's (or OVM's own): schedule
+	bne	fiq_other			@ another vCPU's (or OVM's own)
 	ldrd	r8, r9, [sp, #52]		@ r8 = guest pc, r9 = guest cpsr
 	tst	r9, #PSR_I
 	bne	fiq_slow			@ the guest masks IRQs: it waits in C's queue
@@ -117,6 +121,29 @@ mon_fiq:
 	add	r8, r11, #0x18			@ r8 = the guest's IRQ vector
 	strd	r8, r9, [sp, #52]
 	pop	{r0-r12}
+	rfeia	sp!
+
+fiq_other:
+	cmp	r8, #0
+	beq	fiq_slow			@ OVM's own line: schedule
+	ldrb	r9, [r8, #VCPU_SE_LEVEL]	@ r9 = the target's level
+	cmp	r9, #RT_LEVEL_NRT
+	bne	fiq_slow			@ it may preempt: schedule
+	and	r10, r7, #31
+	mov	r11, #1
+	lsl	r11, r11, r10			@ r11 = the line's bit in its word
+	lsr	r10, r7, #5			@ r10 = that word's index
+	ldr	r12, [r4, #IRQ_LINES_ICENABLER]
+	str	r11, [r12, r10, lsl #2]		@ GICD_ICENABLER: masked until the target's EOI
+	add	r12, r8, #VCPU_VIRQ_PENDING	@ r12 = the target's pending words
+	ldr	r3, [r12, r10, lsl #2]
+	orr	r3, r3, r11
+	str	r3, [r12, r10, lsl #2]
+	str	r6, [r5, #GICC_EOIR]
+	ldr	r3, [r4, #IRQ_LINES_FAST_DELIVERIES]
+	add	r3, r3, #1
+	str	r3, [r4, #IRQ_LINES_FAST_DELIVERIES]
+	pop	{r0-r12}			@ the running guest, as it was
 	rfeia	sp!
 
 fiq_slow:

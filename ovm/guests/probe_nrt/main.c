@@ -88,7 +88,9 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 wdt_period_us, u32 arg1)
 			gap_end[gaps] = first;
 			gaps++;
 		}
-		loop_last = now;
+		/* An interrupt taken after `now` was read ended a gap later than `now`: the
+		 * loop resumes from there, or that gap would be counted twice. */
+		loop_last = (s32)(first - now) > 0 ? first : now;
 	}
 	gprintf("NRT probe: %u interrupts at once, %u deferred; %u gaps\n", probe.taken,
 		deferred_count, gaps);

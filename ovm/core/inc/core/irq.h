@@ -11,7 +11,7 @@ struct irq_lines {
 	/* The arch's GIC CPU interface and distributor clear-enable registers. */
 	u32 gicc;
 	u32 gicd_icenabler;
-	/* Interrupts the fast path delivered: OVM entries that never reached C. */
+	/* Interrupts the fast path delivered or deferred: OVM entries that never reached C. */
 	u32 fast_deliveries;
 };
 

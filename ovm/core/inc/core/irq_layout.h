@@ -10,6 +10,9 @@
 /* struct vcpu: regs (the monitor's frame) first, then virq.pending, then the core's lines. */
 #define VCPU_VIRQ_PENDING 60
 #define VCPU_IRQ_LINES 100
+/* struct vcpu: se.level, one byte (short enums), and enum rt_level's NRT. */
+#define VCPU_SE_LEVEL 264
+#define RT_LEVEL_NRT 2
 
 /* struct irq_lines: the target vCPU of each routable line, then the GIC addresses. */
 #define IRQ_LINES_COUNT 128
