@@ -29,7 +29,9 @@ void core_entry(u32 core, enum entry_kind kind)
 
 void core_kick(u32 core)
 {
-	if (core != cpu_id())
+	if (core == cpu_id())
+		cpus[core].resched = true;
+	else
 		arch_kick(core);
 }
 
@@ -154,6 +156,32 @@ struct arch_regs *core_exit(void)
 		arch_inject_irq(&next->regs);
 	spin_unlock(&cpu->lock);
 	return &next->regs;
+}
+
+/*
+ * Most hypercalls change nothing the scheduler looks at: their caller goes on
+ * at once, without the scheduler's pass (releases, deadlines and slice ends
+ * come as timer events anyway). A call that blocked, yielded, declared
+ * parameters or set a timer asked for that pass with core_kick.
+ */
+struct arch_regs *core_exit_hypercall(void)
+{
+	struct cpu *cpu = this_cpu();
+	struct vcpu *vcpu = cpu->current;
+
+	if (cpu->resched || !cpu->ticking)
+		goto full;
+	if (virq_any_pending(&vcpu->virq)) {
+		/* Masked: the full pass arms the redelivery event. */
+		if (arch_guest_irqs_masked(&vcpu->regs))
+			goto full;
+		arch_inject_irq(&vcpu->regs);
+	}
+	console_proxy_service(arch_now());
+	return &vcpu->regs;
+full:
+	cpu->resched = false;
+	return core_exit();
 }
 
 u64 core_release_time(struct cpu *cpu)

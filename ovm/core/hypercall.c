@@ -74,6 +74,7 @@ static s32 hc_set_realtime_info(struct vcpu *vcpu, u32 *args)
 		&cpu->rq, &vcpu->se, core_release_time(cpu), arch_us_to_ticks(deadline),
 		arch_us_to_ticks(period), arch_us_to_ticks(budget));
 	spin_unlock(&cpu->lock);
+	core_kick(vcpu->core);
 	switch (status) {
 	case SCHED_OK:
 		return OVM_OK;
@@ -91,6 +92,7 @@ static s32 hc_vm_exit(struct vcpu *vcpu, u32 *args)
 	spin_lock(&cpu->lock);
 	sched_job_done(&cpu->rq, &vcpu->se, arch_now());
 	spin_unlock(&cpu->lock);
+	core_kick(vcpu->core);
 	return OVM_OK;
 }
 
@@ -110,6 +112,7 @@ static s32 hc_vtimer_set(struct vcpu *vcpu, u32 *args)
 	if (vcpu->vm->config->level == LEVEL_HRT)
 		return OVM_E_PERM;
 	vcpu->vtimer = ((u64)args[2] << 32) | args[1];
+	core_kick(vcpu->core);
 	return OVM_OK;
 }
 

@@ -210,6 +210,7 @@ static s32 timer_access(struct vcpu *vcpu, u32 reg, bool write, u32 value, u32 *
 		vcpu->io_compare_lo = value;
 	} else if (write && reg == OVM_TIMER_COMPARE_HI) {
 		vcpu->vtimer = ((u64)value << 32) | vcpu->io_compare_lo;
+		core_kick(vcpu->core);
 	} else {
 		return OVM_E_INVAL;
 	}
@@ -264,6 +265,7 @@ static s32 to_host(struct vcpu *vcpu, u32 addr, bool write, u32 value)
 	};
 	spin_unlock(&host_lock);
 	spin_unlock(&cpu->lock);
+	core_kick(vcpu->core);
 	wake_host();
 	return IO_BLOCKED;
 }

@@ -89,7 +89,7 @@ struct arch_regs *arch_handle_smc(struct arch_regs *regs)
 	enter_secure();
 	core_entry(cpu_id(), ENTRY_SMC);
 	hypercall_dispatch(regs);
-	struct arch_regs *next = core_exit();
+	struct arch_regs *next = core_exit_hypercall();
 	leave_secure();
 	return next;
 }

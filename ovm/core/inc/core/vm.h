@@ -73,6 +73,8 @@ struct cpu {
 	u32 entries[ENTRY_KINDS];
 	/* OVM takes timer events here: every core but an HRT-occupied one. */
 	bool ticking;
+	/* A hypercall changed this core's queues or timers: schedule before returning. */
+	bool resched;
 	u64 tick;
 	u64 next_tick;
 	u64 event_at;
@@ -86,7 +88,8 @@ extern volatile u32 vcpu_count;
 void vms_create(void);
 /* HC_REGISTER: check a VM configuration, admit it, start it. An OVM status; *id = the VM's id. */
 s32 vm_register(const struct ovm_vm_request *request, u32 *id);
-/* After changing another core's queues (under its lock): make it schedule again. */
+/* After changing a core's queues or a vCPU's timer: make that core schedule again
+ * (this one on its way out of the hypercall, another by an SGI). */
 void core_kick(u32 core);
 /* When a job declared now is released: now, or the next tick when OVM ticks. */
 u64 core_release_time(struct cpu *cpu);

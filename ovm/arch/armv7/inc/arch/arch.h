@@ -78,5 +78,7 @@ void hypercall_dispatch(struct arch_regs *regs);
 void irq_dispatch(u32 irq);
 /* The frame to resume: the same vCPU or the one the scheduler picked. */
 struct arch_regs *core_exit(void);
+/* After a hypercall: the caller again at once, unless the call changed what runs. */
+struct arch_regs *core_exit_hypercall(void);
 
 #endif
