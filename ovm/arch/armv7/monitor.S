@@ -48,6 +48,28 @@ monitor_vectors:
 	sub	sp, sp, r12, lsl #MON_STACK_SHIFT
 .endm
 
+/*
+ * The line in r7 (IAR in r6; r4 = the core's irq_lines, r5 = GICC) for the
+ * vCPU at \vcpu: masked at the distributor until that vCPU's EOI, pending on
+ * the vCPU for its irq_ack, ended at the GIC, counted. Uses r3, r10-r12.
+ */
+.macro pend_line vcpu
+	and	r10, r7, #31
+	mov	r11, #1
+	lsl	r11, r11, r10			@ r11 = the line's bit in its word
+	lsr	r10, r7, #5			@ r10 = that word's index
+	ldr	r12, [r4, #IRQ_LINES_ICENABLER]
+	str	r11, [r12, r10, lsl #2]		@ GICD_ICENABLER: masked until the EOI
+	add	r12, \vcpu, #VCPU_VIRQ_PENDING	@ r12 = the vCPU's pending words
+	ldr	r3, [r12, r10, lsl #2]
+	orr	r3, r3, r11
+	str	r3, [r12, r10, lsl #2]
+	str	r6, [r5, #GICC_EOIR]
+	ldr	r3, [r4, #IRQ_LINES_FAST_DELIVERIES]
+	add	r3, r3, #1
+	str	r3, [r4, #IRQ_LINES_FAST_DELIVERIES]
+.endm
+
 mon_smc:
 	save_guest
 	to_monitor_stack
@@ -83,20 +105,7 @@ mon_fiq:
 	ldrd	r8, r9, [sp, #52]		@ r8 = guest pc, r9 = guest cpsr
 	tst	r9, #PSR_I
 	bne	fiq_slow			@ the guest masks IRQs: it waits in C's queue
-	and	r10, r7, #31
-	mov	r11, #1
-	lsl	r11, r11, r10			@ r11 = the line's bit in its word
-	lsr	r10, r7, #5			@ r10 = that word's index
-	ldr	r12, [r4, #IRQ_LINES_ICENABLER]
-	str	r11, [r12, r10, lsl #2]		@ GICD_ICENABLER: masked until the guest's EOI
-	add	r12, sp, #VCPU_VIRQ_PENDING	@ r12 = the vCPU's pending words
-	ldr	r3, [r12, r10, lsl #2]
-	orr	r3, r3, r11
-	str	r3, [r12, r10, lsl #2]		@ pending on the vCPU, for its irq_ack
-	str	r6, [r5, #GICC_EOIR]
-	ldr	r3, [r4, #IRQ_LINES_FAST_DELIVERIES]
-	add	r3, r3, #1
-	str	r3, [r4, #IRQ_LINES_FAST_DELIVERIES]
+	pend_line sp
 	mrc	p15, 0, r10, c1, c0, 0		@ r10 = guest SCTLR
 	mrc	p15, 0, r11, c12, c0, 0		@ r11 = guest VBAR ...
 	tst	r10, #SCTLR_V
@@ -129,20 +138,7 @@ fiq_other:
 	ldrb	r9, [r8, #VCPU_SE_LEVEL]	@ r9 = the target's level
 	cmp	r9, #RT_LEVEL_NRT
 	bne	fiq_slow			@ it may preempt: schedule
-	and	r10, r7, #31
-	mov	r11, #1
-	lsl	r11, r11, r10			@ r11 = the line's bit in its word
-	lsr	r10, r7, #5			@ r10 = that word's index
-	ldr	r12, [r4, #IRQ_LINES_ICENABLER]
-	str	r11, [r12, r10, lsl #2]		@ GICD_ICENABLER: masked until the target's EOI
-	add	r12, r8, #VCPU_VIRQ_PENDING	@ r12 = the target's pending words
-	ldr	r3, [r12, r10, lsl #2]
-	orr	r3, r3, r11
-	str	r3, [r12, r10, lsl #2]
-	str	r6, [r5, #GICC_EOIR]
-	ldr	r3, [r4, #IRQ_LINES_FAST_DELIVERIES]
-	add	r3, r3, #1
-	str	r3, [r4, #IRQ_LINES_FAST_DELIVERIES]
+	pend_line r8
 	pop	{r0-r12}			@ the running guest, as it was
 	rfeia	sp!
 
