@@ -172,6 +172,7 @@ static s32 hc_info(struct vcpu *vcpu, u32 *args)
 		return OVM_E_FAULT;
 	struct ovm_info *info = (struct ovm_info *)(uintptr_t)addr;
 	memset(info, 0, sizeof(*info));
+	vms_hold(true);
 	info->abi_version = OVM_ABI_VERSION;
 	info->vcpu_count = vcpu_count;
 	info->core_count = board.cores;
@@ -219,6 +220,7 @@ static s32 hc_info(struct vcpu *vcpu, u32 *args)
 		};
 		spin_unlock(&cpu->lock);
 	}
+	vms_hold(false);
 	arch_dcache_clean_range(addr, sizeof(*info));
 	return OVM_OK;
 }

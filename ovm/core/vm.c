@@ -105,6 +105,14 @@ void vms_create(void)
 		clear_memory(runtime_images[i].mem_base, runtime_images[i].mem_size);
 }
 
+void vms_hold(bool hold)
+{
+	if (hold)
+		spin_lock(&registry_lock);
+	else
+		spin_unlock(&registry_lock);
+}
+
 /* Run-time configurations, checked as the build tooling checks a scenario's VMs. */
 
 #define MIB (1u << 20)

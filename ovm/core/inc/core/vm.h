@@ -88,6 +88,9 @@ extern volatile u32 vcpu_count;
 void vms_create(void);
 /* HC_REGISTER: check a VM configuration, admit it, start it. An OVM status; *id = the VM's id. */
 s32 vm_register(const struct ovm_vm_request *request, u32 *id);
+/* Keep the VM and vCPU tables still (no `register` meanwhile), or let them go. Taken
+ * before any core's lock. */
+void vms_hold(bool hold);
 /* After changing a core's queues or a vCPU's timer: make that core schedule again
  * (this one on its way out of the hypercall, another by an SGI). */
 void core_kick(u32 core);
