@@ -35,11 +35,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any, Protocol
 
 from .console import ConsoleTimeout, ConsoleTranscript
-from .firmware.limits import HYPERCALL_H
+from .firmware.limits import HYPERCALL_H, header_constants
 from .firmware.loader import load_board, load_scenario
 from .firmware.model import Board, Scenario
 from .firmware.runtime import runtime_request
@@ -55,36 +54,10 @@ _POLL_S = 0.02
 # --- The ABI, from hypercall.h ------------------------------------------------------------
 
 
-@cache
-def _header_text(header: Path = HYPERCALL_H) -> str:
-    return header.read_text(encoding="utf-8")
-
-
-@cache
-def abi_constants(header: Path = HYPERCALL_H) -> dict[str, int]:
-    """Every integer ``#define`` and enumerator of hypercall.h, by name."""
-    text = re.sub(r"/\*.*?\*/", "", _header_text(header), flags=re.DOTALL)
-    values: dict[str, int] = {}
-    for name, value in re.findall(
-        r"^#define\s+(\w+)\s+(-?(?:0x[0-9a-fA-F]+|\d+))[uU]?\s*$", text, re.MULTILINE
-    ):
-        values[name] = int(value, 0)
-    for body in re.findall(r"\benum\s+\w+\s*\{(.*?)\}", text, re.DOTALL):
-        following = 0  # an enumerator without a value is the one before it + 1
-        for item in body.split(","):
-            parts = re.fullmatch(r"\s*(\w+)\s*(?:=\s*(-?(?:0x[0-9a-fA-F]+|\d+)))?\s*", item)
-            if parts is None:
-                continue
-            value = int(parts.group(2), 0) if parts.group(2) else following
-            values[parts.group(1)] = value
-            following = value + 1
-    return values
-
-
 def abi(name: str) -> int:
     """One constant of hypercall.h: ``abi("HC_REGISTER")``, ``abi("OVM_E_BUSY")``."""
     try:
-        return abi_constants()[name]
+        return header_constants(HYPERCALL_H)[name]
     except KeyError:
         raise LookupError(f"{HYPERCALL_H}: no constant {name}") from None
 
@@ -94,7 +67,7 @@ def status_names() -> dict[int, str]:
     """OVM's statuses by value: 0 -> OVM_OK, -3 -> OVM_E_INVAL, ..."""
     return {
         value: name
-        for name, value in abi_constants().items()
+        for name, value in header_constants(HYPERCALL_H).items()
         if name == "OVM_OK" or name.startswith("OVM_E_")
     }
 
@@ -102,35 +75,6 @@ def status_names() -> dict[int, str]:
 def status_name(status: int) -> str:
     """``OVM_E_INVAL`` for -3; an unknown status as its number."""
     return status_names().get(status, str(status))
-
-
-@cache
-def struct_size(name: str, header: Path = HYPERCALL_H) -> int:
-    """sizeof(struct <name>) of hypercall.h, whose structs hold only 32-bit words,
-    char arrays of whole words and arrays of such structs (so no padding)."""
-    text = re.sub(r"/\*.*?\*/", "", _header_text(header), flags=re.DOTALL)
-    match = re.search(rf"\bstruct\s+{re.escape(name)}\s*\{{(.*?)\}};", text, re.DOTALL)
-    if match is None:
-        raise LookupError(f"{header}: no struct {name}")
-    size = 0
-    for member in match.group(1).split(";"):
-        member = " ".join(member.split())
-        if not member:
-            continue
-        parts = re.fullmatch(r"(struct \w+|unsigned int|char|int) (\w+)(?:\[(\w+)\])?", member)
-        if parts is None:
-            raise LookupError(f"{header}: struct {name}: cannot size member {member!r}")
-        kind, _, count = parts.groups()
-        if kind.startswith("struct "):
-            unit = struct_size(kind.split()[1], header)
-        else:
-            unit = 1 if kind == "char" else 4
-        size += unit * (1 if count is None else _count(count, header))
-    return size
-
-
-def _count(text: str, header: Path) -> int:
-    return int(text, 0) if text[0].isdigit() else abi_constants(header)[text]
 
 
 # --- Replies ----------------------------------------------------------------------------------

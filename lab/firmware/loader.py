@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .errors import ConfigError, display_path
 from .io import IO_DEVICES, refusal
-from .limits import CONSOLE_QUEUE, MAX_CORES, MAX_DEVICE_SECTIONS, MAX_VMS
+from .limits import CONSOLE_QUEUE, MAX_CORES, MAX_DEVICE_SECTIONS, MAX_PERIOD_US, MAX_VMS
 from .model import (
     MIB,
     OVM_NS_SIZE,
@@ -59,8 +59,6 @@ SHARED_GUEST_DIR = "lib"
 
 VM_NAME = re.compile(r"[a-z][a-z0-9_]{0,15}")
 
-# The longest SRT period, and so the longest anything in the scheduler may be.
-MAX_PERIOD_US = 10_000_000
 # A tick longer than a second is a typo, not a scheduler.
 MAX_TICK_US = 1_000_000
 # The console's sharing round: shorter is all overhead, longer than a second is a typo.

@@ -157,6 +157,13 @@ def _cell(stat: str, unit: str, value: float, text: str) -> str:
             f'data-value="{float(value)!r}">{esc(text)}</td>')
 
 
+def _scalar_cell(field: str, value: float) -> str:
+    """A run's single figure: ns when its field says so (``*_ns``), else a count."""
+    if field.endswith("_ns"):
+        return _cell(field, "ns", value, fmt_ns(value))
+    return _cell(field, "count", value, f"{value:,.0f}")
+
+
 def headline(series: Series, worst_ns: float, per_instruction: float | None) -> str:
     """The plot's title: the worst case, in instructions too under icount."""
     text = f"{series.label}: worst {fmt_ns(worst_ns)} ns"
@@ -406,12 +413,9 @@ def deadline_section(scalars: pd.DataFrame, paper: Mapping[str, Any] | None) -> 
     figures = {(row.key, row.field): float(row.value) for row in chosen.itertuples(index=False)}
     rows = []
     for experiment, field, label in _deadline_rows(chosen):
-        value = figures[(experiment, field)]
-        in_ns = field.endswith("_ns")
-        text = fmt_ns(value) if in_ns else f"{value:,.0f}"
         rows.append(f'<tr data-experiment="{esc(experiment)}" data-field="{esc(field)}">'
                     f"<th>{esc(experiment)}</th><td>{esc(label)}</td>"
-                    f'{_cell(field, "ns" if in_ns else "count", value, text)}</tr>')
+                    f"{_scalar_cell(field, figures[(experiment, field)])}</tr>")
     notes = []
     if ("schedulable", "misses") in figures:
         notes.append(f"schedulable: {figures[('schedulable', 'misses')]:,.0f} misses in "
@@ -505,12 +509,9 @@ def _console_table(scalars: pd.DataFrame) -> str:
     for vm in vms:
         fields = sorted((f for v, f in figures if v == vm), key=lambda f: order.get(f, len(order)))
         for field in fields:
-            value = figures[(vm, field)]
-            in_ns = field.endswith("_ns")
-            text = fmt_ns(value) if in_ns else f"{value:,.0f}"
             rows.append(f'<tr data-row="console/{esc(vm)}/{esc(field)}"><th>{esc(vm)}</th>'
                         f"<td>{esc(labels.get(field, field))}</td>"
-                        f'{_cell(field, "ns" if in_ns else "count", value, text)}</tr>')
+                        f"{_scalar_cell(field, figures[(vm, field)])}</tr>")
     notes = []
     if ("quiet", "max_delay_ns") in figures and ("quiet", "bound_ns") in figures:
         worst, bound = figures[("quiet", "max_delay_ns")], figures[("quiet", "bound_ns")]

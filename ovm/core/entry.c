@@ -168,20 +168,17 @@ struct arch_regs *core_exit_hypercall(void)
 {
 	struct cpu *cpu = this_cpu();
 	struct vcpu *vcpu = cpu->current;
+	bool pending = virq_any_pending(&vcpu->virq);
 
-	if (cpu->resched || !cpu->ticking)
-		goto full;
-	if (virq_any_pending(&vcpu->virq)) {
-		/* Masked: the full pass arms the redelivery event. */
-		if (arch_guest_irqs_masked(&vcpu->regs))
-			goto full;
-		arch_inject_irq(&vcpu->regs);
+	/* A pending interrupt the guest masks: the full pass arms its redelivery. */
+	if (cpu->resched || !cpu->ticking || (pending && arch_guest_irqs_masked(&vcpu->regs))) {
+		cpu->resched = false;
+		return core_exit();
 	}
+	if (pending)
+		arch_inject_irq(&vcpu->regs);
 	console_proxy_service(arch_now());
 	return &vcpu->regs;
-full:
-	cpu->resched = false;
-	return core_exit();
 }
 
 u64 core_release_time(struct cpu *cpu)

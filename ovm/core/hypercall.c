@@ -19,9 +19,6 @@ struct hypercall {
 	enum caller allowed;
 };
 
-/* Real-time parameters above this are refused before they reach the scheduler (10 s). */
-#define MAX_PERIOD_US 10000000u
-
 /* [addr, addr + len) lies inside the VM's memory, without wrapping. */
 static bool in_grant(const struct vm *vm, u32 addr, u32 len)
 {
@@ -66,7 +63,7 @@ static s32 hc_set_realtime_info(struct vcpu *vcpu, u32 *args)
 
 	if (vcpu->vm->config->level != LEVEL_SRT)
 		return OVM_E_PERM;
-	if (period > MAX_PERIOD_US)
+	if (period > OVM_MAX_PERIOD_US)
 		return OVM_E_INVAL;
 	struct cpu *cpu = &cpus[vcpu->core];
 	spin_lock(&cpu->lock);

@@ -116,8 +116,6 @@ void vms_hold(bool hold)
 /* Run-time configurations, checked as the build tooling checks a scenario's VMs. */
 
 #define MIB (1u << 20)
-/* As the tooling's MAX_PERIOD_US: no real-time parameter is longer. */
-#define MAX_PARAMETER_US 10000000u
 
 static bool valid_name(const char *name)
 {
@@ -164,10 +162,15 @@ static u32 grantable(const struct ovm_vm_request *r)
 	}
 }
 
+static bool has_reservation(const struct ovm_vm_request *r)
+{
+	return r->deadline_us || r->period_us || r->budget_us;
+}
+
+/* What admission does not check: the parameters themselves are the scheduler's to judge. */
 static s32 check_request(const struct ovm_vm_request *r, const struct runtime_image *image)
 {
 	u32 image_size = (u32)(image->image_end - image->image_start);
-	bool realtime = r->deadline_us || r->period_us || r->budget_us;
 
 	if (!valid_name(r->name) || r->level > LEVEL_NRT)
 		return OVM_E_INVAL;
@@ -176,10 +179,7 @@ static s32 check_request(const struct ovm_vm_request *r, const struct runtime_im
 	if (!r->mem_size || r->mem_size % MIB || r->mem_size > image->mem_size ||
 	    r->mem_size < image_size)
 		return OVM_E_INVAL;
-	if (realtime &&
-	    (r->level != LEVEL_SRT || r->period_us > MAX_PARAMETER_US ||
-	     r->period_us < sched_config.min_period_us || !r->budget_us ||
-	     r->budget_us > r->deadline_us || r->deadline_us > r->period_us))
+	if (has_reservation(r) && (r->level != LEVEL_SRT || r->period_us > OVM_MAX_PERIOD_US))
 		return OVM_E_INVAL;
 	if (r->io & ~grantable(r))
 		return OVM_E_INVAL;
@@ -209,7 +209,7 @@ static s32 admit(const struct ovm_vm_request *r)
 			continue;
 		const struct runqueue *rq = &cpus[core].rq;
 		enum sched_status status = sched_can_attach(rq, r->level);
-		if (status == SCHED_OK && r->period_us)
+		if (status == SCHED_OK && has_reservation(r))
 			status = sched_admissible(rq, NULL, arch_us_to_ticks(r->deadline_us),
 						  arch_us_to_ticks(r->period_us),
 						  arch_us_to_ticks(r->budget_us));

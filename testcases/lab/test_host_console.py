@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from lab.console import ConsoleTimeout
+from lab.firmware.limits import struct_size
 from lab.host_console import (
     HC_DONE,
     LINE_MAX,
@@ -28,7 +29,6 @@ from lab.host_console import (
     parse_stats,
     register_command,
     status_name,
-    struct_size,
 )
 
 REPO = Path(__file__).resolve().parents[2]

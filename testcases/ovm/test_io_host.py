@@ -15,6 +15,7 @@ from fractions import Fraction
 import pytest
 
 from lab.firmware.io import grant_mask
+from lab.firmware.limits import struct_size
 from lab.firmware.model import Level
 from lab.firmware.runtime import RuntimeRequest
 from lab.host_console import (
@@ -22,7 +23,6 @@ from lab.host_console import (
     HostInfo,
     RegisterRefused,
     abi,
-    struct_size,
 )
 
 pytestmark = pytest.mark.lab

@@ -128,14 +128,15 @@ static bool parse_list(const char *text, char sep, u32 min_count, u32 count, u32
 	return n >= min_count;
 }
 
-/* A name as OVM gets it: up to 16 bytes; one that fills all 16 has no NUL (malformed). */
+/* A name as OVM gets it: up to OVM_NAME_SIZE bytes; one that fills them all has no NUL
+ * (malformed). */
 static void copy_name(char *dst, const char *src)
 {
 	u32 i = 0;
 
-	for (; i < 16 && src[i]; i++)
+	for (; i < OVM_NAME_SIZE && src[i]; i++)
 		dst[i] = src[i];
-	for (; i < 16; i++)
+	for (; i < OVM_NAME_SIZE; i++)
 		dst[i] = '\0';
 }
 

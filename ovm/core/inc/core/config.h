@@ -13,6 +13,8 @@
 #define OVM_MAX_VMS 8
 /* 1 MiB sections one VM's passed-through devices may lie in (one L2 table each). */
 #define OVM_MAX_DEVICE_SECTIONS 4
+/* The longest SRT period, in us, and so the longest anything in the scheduler may be. */
+#define OVM_MAX_PERIOD_US 10000000
 /* Bytes of console output OVM queues per VM (OVM proxy). */
 #define OVM_CONSOLE_QUEUE 256
 
