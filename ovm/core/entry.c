@@ -168,17 +168,19 @@ struct arch_regs *core_exit_hypercall(void)
 {
 	struct cpu *cpu = this_cpu();
 	struct vcpu *vcpu = cpu->current;
-	bool pending = virq_any_pending(&vcpu->virq);
 
-	/* A pending interrupt the guest masks: the full pass arms its redelivery. */
-	if (cpu->resched || !cpu->ticking || (pending && arch_guest_irqs_masked(&vcpu->regs))) {
-		cpu->resched = false;
-		return core_exit();
+	if (!cpu->resched && cpu->ticking) {
+		bool pending = virq_any_pending(&vcpu->virq);
+		/* A pending interrupt the guest masks: the full pass arms its redelivery. */
+		if (!pending || !arch_guest_irqs_masked(&vcpu->regs)) {
+			if (pending)
+				arch_inject_irq(&vcpu->regs);
+			console_proxy_service(arch_now());
+			return &vcpu->regs;
+		}
 	}
-	if (pending)
-		arch_inject_irq(&vcpu->regs);
-	console_proxy_service(arch_now());
-	return &vcpu->regs;
+	cpu->resched = false;
+	return core_exit();
 }
 
 u64 core_release_time(struct cpu *cpu)
