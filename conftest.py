@@ -88,7 +88,7 @@ def boot_scenario(env, target):
 @pytest.fixture(scope="session", autouse=True)
 def _junit_provenance(record_testsuite_property, pytestconfig: pytest.Config) -> None:
     """The JUnit XML says what ran: board, board kind, timing, image and commit."""
-    from lab.provenance import git_commit, icount_shift
+    from lab.target.provenance import git_commit, icount_shift
 
     record_testsuite_property("commit", git_commit(REPO_ROOT))
     env_file = pytestconfig.getoption("lg_env", default=None)

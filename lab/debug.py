@@ -14,12 +14,12 @@ import socket
 import sys
 from pathlib import Path
 
-from .firmware.errors import ConfigError
-from .firmware.layout import BuildLayout
-from .firmware.loader import load_board, load_scenario
-from .qemu_command import QemuMachine
+from lab.firmware.errors import ConfigError
+from lab.firmware.layout import BuildLayout
+from lab.firmware.loader import load_board, load_scenario
+from lab.paths import REPO_ROOT, default_lg_env
+from lab.target.qemu_command import QemuMachine
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 QEMU_BOARD = "qemu-vexpress-a9"
 
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--board", default=QEMU_BOARD)
     parser.add_argument("--scenario", default="default")
     parser.add_argument("--port", type=int, default=0, help="gdb stub port (default: a free one)")
-    parser.add_argument("--env", type=Path, default=REPO_ROOT / "env" / "qemu.yaml")
+    parser.add_argument("--env", type=Path, default=default_lg_env())
     args = parser.parse_args(argv)
 
     if args.board != QEMU_BOARD:

@@ -7,7 +7,7 @@ same board and timing (``lab.results.trend``) and writes the trend report.
 The trend reads the local store, or InfluxDB with ``--from influxdb``.
 
 On the lab (``--lg-env env/zc702-remote.yaml``) the evaluation first gets a
-place as ``make lab`` does (``lab.placement``: ``--acquire-timeout``,
+place as ``make lab`` does (``lab.remote.placement``: ``--acquire-timeout``,
 ``--coordinator``, ``--health-check``); with ``--fallback-qemu`` a night
 without a ZC702 runs on QEMU instead, its results tagged ``board_kind=qemu``
 and its trend the QEMU board's. The place is given back before the trend.
@@ -23,13 +23,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from .placement import PlacementError, add_placement_arguments, placed_from_args
-from .results.influx import InfluxClient, InfluxConfig, InfluxError
-from .results.store import DEFAULT_STORE, ResultStore
-from .results.trend import NoiseBand, detect, figures_frame
-from .results.trend_influx import figures_from_influx
-from .results.trend_report import render_trend_report
-from .run import REPO_ROOT, evaluate
+from lab.evaluation.evaluate import evaluate_and_keep
+from lab.paths import REPO_ROOT, default_lg_env
+from lab.remote.placement import (
+    PlacementError,
+    add_placement_arguments,
+    placed_from_args,
+)
+from lab.results.influx import InfluxClient, InfluxConfig, InfluxError
+from lab.results.store import DEFAULT_STORE, ResultStore
+from lab.results.trend import NoiseBand, detect, figures_frame
+from lab.results.trend_influx import figures_from_influx
+from lab.results.trend_report import render_trend_report
 
 EXIT_REGRESSION, EXIT_RUN_FAILED = 1, 2
 
@@ -37,7 +42,7 @@ EXIT_REGRESSION, EXIT_RUN_FAILED = 1, 2
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.nightly", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "qemu.yaml")
+    parser.add_argument("--lg-env", type=Path, default=default_lg_env())
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "out" / "nightly")
     parser.add_argument("--last", type=int, default=30, help="runs in the trend (default 30)")
@@ -57,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with placed_from_args(args.lg_env, args,
                                   log=lambda line: print(line, flush=True)) as placement:
-                info = evaluate(placement.env_file, args.out / "latest", args.store,
-                                source="nightly")
+                info = evaluate_and_keep(placement.env_file, args.out / "latest", args.store,
+                                         source="nightly",
+                                         progress=lambda line: print(line, flush=True))
         except PlacementError as error:
             print(f"[nightly] {error}", file=sys.stderr)
             return EXIT_RUN_FAILED

@@ -20,25 +20,25 @@ from pathlib import Path
 from labgrid import Environment
 from labgrid.strategy import StrategyError
 
-from .boot_report import core_evidence
-from .console import ConsoleTimeout
-from .evaluation.experiments import EvaluationError
-from .evaluation.run import run_evaluation
-from .firmware.errors import BuildError
-from .linux_baseline import BaselineError
-from .placement import Placement, PlacementError, add_placement_arguments, placed_from_args
-from .results.pipeline import keep_run
-from .results.schema import RunInfo
-from .results.store import DEFAULT_STORE, ResultStore
-from .provenance import target_provenance
+from lab.evaluation.evaluate import evaluate_and_keep
+from lab.paths import REPO_ROOT, default_lg_env
+from lab.remote.placement import (
+    Placement,
+    PlacementError,
+    add_placement_arguments,
+    placed_from_args,
+)
+from lab.results.store import DEFAULT_STORE
+from lab.target.boot_evidence import core_evidence
+from lab.target.provenance import target_provenance
+from lab.target.transcript import ConsoleTimeout
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 EVIDENCE_TIMEOUT_S = 30.0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lab.run", description=__doc__)
-    parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "qemu.yaml")
+    parser.add_argument("--lg-env", type=Path, default=default_lg_env())
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "out" / "latest")
     parser.add_argument("--boot-only", action="store_true",
                         help="check the boot and stop: no evaluation")
@@ -108,27 +108,9 @@ def _run(args: argparse.Namespace, placement: Placement) -> int:
     ok = all(e.round_trips_ok == e.round_trips for e in evidence) and banner.cores_up == banner.cores
     if not ok or args.boot_only:
         return 0 if ok else 1
-    return 0 if evaluate(args.lg_env, args.out, args.store, source="lab") else 1
-
-
-def evaluate(env_file: Path, out: Path, store_path: Path, *, source: str) -> RunInfo | None:
-    """Run the evaluation and keep it (store, InfluxDB, report); None if it failed."""
-    print("\n[lab] the paper's evaluation: each experiment is one boot", flush=True)
-    env = Environment(str(env_file))
-    started = time.monotonic()
-    try:
-        run = run_evaluation(env.get_target("main"), env_file, out, REPO_ROOT,
+    kept = evaluate_and_keep(args.lg_env, args.out, args.store, source="lab",
                              progress=lambda line: print(line, flush=True))
-    except (StrategyError, ConsoleTimeout, EvaluationError, BaselineError, BuildError) as failure:
-        cause = failure.__cause__ or failure
-        print(f"[lab] evaluation failed: {cause}", file=sys.stderr)
-        return None
-    finally:
-        env.cleanup()
-    print(f"\n[lab] evaluation took {time.monotonic() - started:.0f} s; "
-          f"wrote {_shown(out / 'summary.json')} and a log per experiment", flush=True)
-    return keep_run(run, source, ResultStore(store_path), out,
-                    progress=lambda line: print(line, flush=True))
+    return 0 if kept else 1
 
 
 def _shown(path: Path) -> Path:

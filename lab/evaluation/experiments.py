@@ -21,8 +21,8 @@ import numpy as np
 
 from lab.firmware.build import build
 from lab.firmware.native import build_native
-from lab.records import ParsedRecords, parse_records
-from lab.strategy import OVMStrategy
+from lab.target.records import ParsedRecords, parse_records
+from lab.target.strategy import OVMStrategy
 
 # The latency probe's arguments: a 100 us period, 1,000 samples.
 LATENCY_ARGS = (100, 1000)
@@ -31,7 +31,7 @@ IO_COST_SAMPLES = 100
 
 
 def _record_end(vm: str, series: str, count: int) -> str:
-    """The end record of a VM's series (lab.records' protocol): it is complete then."""
+    """The end record of a VM's series (lab.target.records' protocol): it is complete then."""
     return rf"^\[{vm}\] @ovm1 E {re.escape(series)} n={count} #[0-9a-f]{{8}}$"
 
 

@@ -1,9 +1,6 @@
-"""From probe samples to figures: time bases, statistics, and switch pairing.
+"""From probe samples to figures: switch pairing, and the console's bound.
 
-Probes report raw timer ticks. Under QEMU's ``-icount`` one instruction is
-2^shift ns of virtual time, so a latency is also a count of instructions,
-exact and repeatable; on a board the ticks are real time. Every figure here
-keeps both readings apart by name (``*_ns`` and ``*_instructions``).
+Time bases and statistics are the results' own (``lab.results.statistics``).
 """
 
 from __future__ import annotations
@@ -12,47 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Percentiles the summary reports beside min, mean and max.
-PERCENTILES = (50, 99)
 # OVM's console sharing promises a line of a VM within its share is out within this many
 # rounds of its newline (ovm/core/io.c): the bound a VM's worst line wait is held to.
 CONSOLE_BOUND_ROUNDS = 2
-
-
-@dataclass(frozen=True)
-class Timebase:
-    """How to read the timer ticks of one target."""
-
-    timer_hz: int
-    icount_shift: int | None  # None: real time (a board, or QEMU without icount)
-
-    def ns(self, ticks: np.ndarray) -> np.ndarray:
-        return np.asarray(ticks, dtype=np.float64) * (1e9 / self.timer_hz)
-
-
-def stats(values_ns: np.ndarray, timebase: Timebase) -> dict[str, object]:
-    """n, min, mean, max and percentiles in ns; in instructions too under icount."""
-    values = np.asarray(values_ns, dtype=np.float64)
-    if values.size == 0:
-        return {"n": 0}
-    figures: dict[str, object] = {
-        "n": int(values.size),
-        "min": _round(values.min()),
-        "mean": _round(values.mean()),
-        "max": _round(values.max()),
-        **{f"p{p}": _round(np.percentile(values, p)) for p in PERCENTILES},
-    }
-    if timebase.icount_shift is not None:
-        per_instruction = float(2**timebase.icount_shift)
-        figures["instructions"] = {
-            key: _round(figures[key] / per_instruction) for key in ("min", "mean", "max", "p99")
-        }
-    return figures
-
-
-def _round(value: float) -> float:
-    # One decimal: enough for a 10 ns tick, and stable text from run to run.
-    return round(float(value), 1)
 
 
 def unwrap32(stamps: np.ndarray) -> np.ndarray:

@@ -12,64 +12,34 @@ these tables.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from lab.firmware.loader import load_board, load_scenario
+from lab.results.catalogue import SERIES, Series
+from lab.results.catalogue import series as series_named
 from lab.results.schema import SAMPLE_COLUMNS, SCALAR_COLUMNS
+from lab.results.statistics import Timebase
 
 from .experiments import ExperimentResult
-from .measures import CONSOLE_BOUND_ROUNDS, Timebase, pair_switches
+from .measures import CONSOLE_BOUND_ROUNDS, pair_switches
 
 # Switches kept per direction (the SRT probe runs more jobs than this, see probe_srt).
 SWITCH_SAMPLES = 1000
 NATIVE_SCENARIO = "native-latency"
-# Context switches: the summary's key -> the level tag of its samples.
-SWITCH_LEVELS = {"ovm": "SRT>NRT", "ovm_preempt": "NRT>SRT", "linux": "linux"}
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where one summary figure's samples come from."""
-
-    measurement: str
-    key: str  # its name in summary.json: irq_latency_ns.<key>, context_switch_ns.<key>
-    experiment: str
-    series: str  # the probe's record series
-    vm: str
-    level: str
-    core: int
-
-
-LATENCY_SOURCES = (
-    Source("irq_latency", "native", "native", "irq_latency.direct", "native", "native", 0),
-    Source("irq_latency", "HRT", "hrt", "irq_latency.direct", "hrt", "HRT", 1),
-    Source("irq_latency", "SRT", "shared", "irq_latency.SRT", "srt", "SRT", 0),
-    Source("irq_latency", "NRT", "shared", "irq_latency.NRT", "nrt", "NRT", 0),
-    Source("irq_deferred", "NRT", "shared", "irq_deferred.NRT", "nrt", "NRT", 0),
-)
-# One device access per I/O path, in global-timer ticks less the cost of reading the time:
-# a passed-through register (no OVM), OVM's timer device (OVM proxy), the host's device.
-IO_COST_SOURCES = (
-    Source("io_cost", "passthrough", "io_passthrough", "io_cost.passthrough", "hrt", "HRT", 1),
-    Source("io_cost", "ovm_proxy", "io_proxy", "io_cost.ovm_proxy", "quiet", "SRT", 1),
-    Source("io_cost", "host_proxy", "io_proxy", "io_cost.host_proxy", "nrt", "NRT", 1),
-)
-# I/O paths: the summary's key -> the level tag of its samples (one path per level).
-IO_COST_LEVELS = {source.key: source.level for source in IO_COST_SOURCES}
 # The VMs of scenario io-proxy whose console figures are kept: (done line, vm, level, core).
 CONSOLE_VMS = (("quiet_console", "quiet", "SRT", 1), ("chatty", "chatty", "SRT", 0))
 
 
-def _rows(measurement: str, key: str, scenario: str, test: str, vm: str, level: str, core: int,
-          values_ns: np.ndarray) -> pd.DataFrame:
+def _rows(series: Series, scenario: str, values_ns: np.ndarray) -> pd.DataFrame:
     count = len(values_ns)
+    source = series.source
     return pd.DataFrame({
-        "measurement": measurement, "key": key, "scenario": scenario, "test": test, "vm": vm,
-        "level": level, "core": core, "seq": np.arange(count, dtype=np.int64),
+        "measurement": series.measurement, "key": series.key, "scenario": scenario,
+        "test": source.experiment, "vm": source.vm, "level": series.level, "core": source.core,
+        "seq": np.arange(count, dtype=np.int64),
         "value_ns": np.asarray(values_ns, dtype=np.float64),
     }, columns=SAMPLE_COLUMNS)
 
@@ -86,29 +56,25 @@ def sample_frame(
 ) -> tuple[pd.DataFrame, int]:
     """All samples; and how many SRT jobs had no NRT gap around them (not switches)."""
     frames = []
-    for source in LATENCY_SOURCES:
+    for series in SERIES:
+        source = series.source
+        if source.record is None:
+            continue
         result = results[source.experiment]
-        frames.append(_rows(source.measurement, source.key, _scenario(result), source.experiment,
-                            source.vm, source.level, source.core,
-                            timebase.ns(result.samples(source.series))))
-    for source in IO_COST_SOURCES:
-        result = results[source.experiment]
-        frames.append(_rows(source.measurement, source.key, _scenario(result), source.experiment,
-                            source.vm, source.level, source.core,
-                            timebase.ns(result.samples(source.series, source.vm))))
+        frames.append(_rows(series, _scenario(result),
+                            timebase.ns(result.samples(source.record, source.record_vm))))
     shared = results["shared"]
     switches = pair_switches(
         shared.samples("switch_in.SRT"), shared.samples("switch_out.SRT"),
         shared.samples("gap_begin.NRT"), shared.samples("gap_end.NRT"),
     )
-    frames.append(_rows("context_switch", "ovm", _scenario(shared), "shared", "srt>nrt",
-                        SWITCH_LEVELS["ovm"], 0, timebase.ns(switches.yielding[:SWITCH_SAMPLES])))
-    frames.append(_rows("context_switch", "ovm_preempt", _scenario(shared), "shared", "nrt>srt",
-                        SWITCH_LEVELS["ovm_preempt"], 0,
+    frames.append(_rows(series_named("context_switch", "ovm"), _scenario(shared),
+                        timebase.ns(switches.yielding[:SWITCH_SAMPLES])))
+    frames.append(_rows(series_named("context_switch", "ovm_preempt"), _scenario(shared),
                         timebase.ns(switches.preempting[:SWITCH_SAMPLES])))
     if linux_switch_ns is not None:
-        frames.append(_rows("context_switch", "linux", linux_scenario, "linux", "ctxsw",
-                            SWITCH_LEVELS["linux"], 0, linux_switch_ns))
+        frames.append(_rows(series_named("context_switch", "linux"), linux_scenario,
+                            linux_switch_ns))
     return pd.concat(frames, ignore_index=True), switches.unpaired
 
 

@@ -12,9 +12,11 @@ from typing import Any
 
 import pandas as pd
 
-from lab.provenance import Provenance
+from lab.results.catalogue import SAMPLE_MEASUREMENTS, SCALAR_SECTIONS, in_group
+from lab.results.statistics import Timebase, stats
+from lab.target.provenance import Provenance
 
-from .measures import CONSOLE_BOUND_ROUNDS, Timebase, stats
+from .measures import CONSOLE_BOUND_ROUNDS
 
 # The paper's figures (ZC702, Cortex-A9 at 800 MHz, private timer at 400 MHz): ns on silicon.
 PAPER: dict[str, Any] = {
@@ -58,7 +60,12 @@ def build_summary(
     linux_method: str | None,
 ) -> dict[str, Any]:
     """summary.json from the run's sample and scalar tables (``samples``)."""
-    context_switch = _stats_of(samples, "context_switch", timebase)
+    sections: dict[str, Any] = {
+        f"{measurement}_ns": _stats_of(samples, measurement, timebase)
+        for measurement in SAMPLE_MEASUREMENTS}
+    sections.update({section: _scalars_of(scalars, measurement)
+                     for measurement, section in SCALAR_SECTIONS.items()})
+    context_switch = sections["context_switch_ns"]
     if "linux" in context_switch:
         context_switch["ovm_to_linux_mean_ratio"] = round(
             context_switch["ovm"]["mean"] / context_switch["linux"]["mean"], 3)
@@ -66,12 +73,7 @@ def build_summary(
         **provenance.as_dict(),
         "timer_hz": timebase.timer_hz,
         "builds": dict(builds),
-        "irq_latency_ns": _stats_of(samples, "irq_latency", timebase),
-        "irq_deferred_ns": _stats_of(samples, "irq_deferred", timebase),
-        "context_switch_ns": context_switch,
-        "io_cost_ns": _stats_of(samples, "io_cost", timebase),
-        "deadline": _scalars_of(scalars, "deadline"),
-        "console_sharing": _scalars_of(scalars, "console"),
+        **sections,
         "method": {
             "irq_latency": "core's private timer (watchdog in timer mode for NRT) in auto-reload "
                            "mode; the handler's first act reads its counter: ticks since expiry",
@@ -111,6 +113,11 @@ def _cell(figures: Mapping[str, Any] | None, shift: int | None) -> str:
     return text
 
 
+def _series_rows(summary: Mapping[str, Any], group: str, shift: int | None) -> list[tuple[str, str, str]]:
+    return [(s.label, s.paper.text, _cell(summary.get(s.section, {}).get(s.key), shift))
+            for s in in_group(group)]
+
+
 def table(summary: Mapping[str, Any]) -> str:
     """The results beside the paper's, each column with its unit and origin."""
     shift = summary["icount_shift"]
@@ -118,23 +125,9 @@ def table(summary: Mapping[str, Any]) -> str:
             + (f", shift={shift}: virtual ns = {2**shift} x instructions" if shift is not None
                else ": ns"))
     paper = PAPER
-    latency, switch = summary["irq_latency_ns"], summary["context_switch_ns"]
-    rows = [
-        ("IRQ latency, native", "70", _cell(latency["native"], shift)),
-        ("IRQ latency, HRT", "70 (every time)", _cell(latency["HRT"], shift)),
-        ("IRQ latency, SRT", "140/150/170", _cell(latency["SRT"], shift)),
-        ("IRQ latency, NRT (at once)", "140/150/170", _cell(latency["NRT"], shift)),
-        ("IRQ, NRT deferred to dispatch", "-", _cell(summary["irq_deferred_ns"]["NRT"], shift)),
-        ("vCPU switch SRT->NRT", "270/280/330", _cell(switch["ovm"], shift)),
-        ("vCPU switch NRT->SRT (release)", "-", _cell(switch["ovm_preempt"], shift)),
-        ("Linux process switch", "510/720/1000", _cell(switch.get("linux"), shift)),
-    ]
-    io = summary.get("io_cost_ns", {})
-    io_rows = [
-        ("I/O, HRT passthrough (MMIO)", "-", _cell(io.get("passthrough"), shift)),
-        ("I/O, SRT via OVM (input)", "-", _cell(io.get("ovm_proxy"), shift)),
-        ("I/O, NRT via the host (input)", "-", _cell(io.get("host_proxy"), shift)),
-    ]
+    rows = _series_rows(summary, "latency", shift) + _series_rows(summary, "switch", shift)
+    io_rows = _series_rows(summary, "io", shift)
+    switch = summary["context_switch_ns"]
     deadline = summary["deadline"]
     sched, over = deadline["schedulable"], deadline["overload"]
     width = max(len(r[0]) for r in rows + io_rows)

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from lab.paths import REPO_ROOT
+
 from .build import build
 from .errors import BuildError, ConfigError
 from .loader import available_boards, available_scenarios, load_board, load_scenario
@@ -15,7 +17,6 @@ from .size import format_table
 # Exit status for a configuration or build error, as opposed to 1 for a crash.
 EXIT_ERROR = 2
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,7 +80,7 @@ def _jobs(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lab.firmware", description=__doc__)
     parser.add_argument(
-        "--repo", type=Path, default=_REPO_ROOT, help="repository root (default: %(default)s)"
+        "--repo", type=Path, default=REPO_ROOT, help="repository root (default: %(default)s)"
     )
     commands = parser.add_subparsers(required=True, metavar="command")
 

@@ -15,7 +15,14 @@ from pathlib import Path
 
 from .errors import ConfigError, display_path
 from .io import IO_DEVICES, refusal
-from .limits import CONSOLE_QUEUE, MAX_CORES, MAX_DEVICE_SECTIONS, MAX_PERIOD_US, MAX_VMS
+from .limits import (
+    CONSOLE_QUEUE,
+    MAX_CORES,
+    MAX_DEVICE_SECTIONS,
+    MAX_PERIOD_US,
+    MAX_VMS,
+)
+from .memory_plan import RuntimeImageRequest, VmRequest, place_all
 from .model import (
     MIB,
     OVM_NS_SIZE,
@@ -32,8 +39,8 @@ from .model import (
     SchedConfig,
     VmIrq,
 )
-from .placement import RuntimeImageRequest, VmRequest, place_all
-from .schema import (
+from .sharing import FIRST_PPI, check_sharing
+from .yaml_checks import (
     U32_MAX,
     At,
     address,
@@ -49,7 +56,6 @@ from .schema import (
     size,
     string,
 )
-from .sharing import FIRST_PPI, check_sharing
 
 # The Cortex-A9 private memory region is 8 KiB and aligned to its size.
 PERIPH_ALIGNMENT = 8 << 10

@@ -17,7 +17,7 @@ from pathlib import Path
 from .io import grant_mask
 from .loader import memory_size, vm_fields
 from .model import Board, RtParams, Scenario
-from .schema import At, format_size, mapping, string
+from .yaml_checks import At, format_size, mapping, string
 
 # Where a run-time request's errors say it comes from (it has no file).
 REGISTER = Path("<register>")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from .admission import Admitted, DemandExceeded, Overload, RtTask, edf_admission
 from .model import VM, Level
-from .schema import At
+from .yaml_checks import At
 
 # GIC interrupt IDs: 0..15 SGIs (not routable), 16..31 PPIs (one per core), 32.. SPIs.
 FIRST_PPI = 16

@@ -2,6 +2,7 @@
 
   backfill   send every stored run that has not reached the configured InfluxDB
   runs       list the stored runs
+  grafana    write the Grafana dashboard generated from the catalogue of series
 """
 
 # Adding a subcommand: write ``_add_<name>(subparsers)``, which registers its
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .grafana import DASHBOARD_FILE, write_dashboard
 from .influx import InfluxConfig, InfluxError, sync
 from .store import DEFAULT_STORE, ResultStore
 
@@ -88,7 +90,21 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_backfill, _add_runs]
+def _add_grafana(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "grafana", help="write the Grafana dashboard, generated from the catalogue of series")
+    parser.add_argument("--out", type=Path, default=DASHBOARD_FILE,
+                        help=f"where to write it (default: {DASHBOARD_FILE})")
+    parser.set_defaults(handler=_grafana)
+
+
+def _grafana(args: argparse.Namespace) -> int:
+    print(f"[grafana] dashboard: {write_dashboard(args.out)}")
+    return 0
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_backfill, _add_runs, _add_grafana]
 
 
 def build_parser() -> argparse.ArgumentParser:

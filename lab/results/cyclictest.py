@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .catalogue import in_group
 from .schema import RunInfo
 from .store import DEFAULT_STORE, ResultStore
 
@@ -75,13 +76,7 @@ RT_TESTS_VERSION = 2.5  # the layout followed; printed "%1.2f" like cyclictest d
 HIST_MAX = 1_000_000  # cyclictest's cap on -h; not applied here (see histogram_size)
 UNITS_NS = {"ns": 1.0, "us": 1000.0}
 # The latency series, in thread order: (measurement, key).
-THREAD_SERIES = (
-    ("irq_latency", "native"),
-    ("irq_latency", "HRT"),
-    ("irq_latency", "SRT"),
-    ("irq_latency", "NRT"),
-    ("irq_deferred", "NRT"),
-)
+THREAD_SERIES = tuple((s.measurement, s.key) for s in in_group("latency"))
 
 
 def rfc2822(started_ns: int) -> str:

@@ -42,10 +42,12 @@ import pandas as pd
 import urllib3
 import yaml
 
-from .schema import Point, RunPoints
-from .store import REPO_ROOT, ResultStore
+from lab.paths import ENV_DIR
 
-DEFAULT_CONFIG_FILE = REPO_ROOT / "env" / "influxdb.yaml"
+from .schema import Point, RunPoints
+from .store import ResultStore
+
+DEFAULT_CONFIG_FILE = ENV_DIR / "influxdb.yaml"
 ENV_PREFIX = "OVM_INFLUX_"
 # Keys of the YAML file; the environment variable is ENV_PREFIX + key.upper().
 _STRING_KEYS = ("url", "database", "bucket", "org", "token", "username", "password")

@@ -9,9 +9,11 @@ and its cyclictest-layout JSON go next to ``summary.json``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from lab.evaluation.run import EvaluationRun
+import pandas as pd
 
 from .cyclictest import write_cyclictest_json
 from .influx import InfluxConfig, InfluxError, sync
@@ -22,9 +24,19 @@ from .store import ResultStore
 Progress = Callable[[str], None]
 
 
-def keep_run(run: EvaluationRun, source: str, store: ResultStore, out_dir: Path,
+@dataclass(frozen=True)
+class KeptRun:
+    """What is kept of any run: where it came from, its samples, its scalars, its summary."""
+
+    info: RunInfo
+    samples: pd.DataFrame  # schema.SAMPLE_COLUMNS
+    scalars: pd.DataFrame  # schema.SCALAR_COLUMNS
+    summary: dict[str, Any]
+
+
+def keep_run(run: KeptRun, store: ResultStore, out_dir: Path,
              progress: Progress = print) -> RunInfo:
-    info = run.run_info(source)
+    info = run.info
     store.add_run(info, run.samples, run.scalars, run.summary)
     progress(f"[results] run {info.run_id}: {len(run.samples)} samples kept in {store.path}")
     try:

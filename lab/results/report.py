@@ -36,12 +36,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 # The Figure API with the Agg canvas, not pyplot: no global figure registry, so
 # nothing is left open between plots and no GUI backend is ever chosen.
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import StrMethodFormatter
 
+from . import catalogue
 from .schema import CONSOLE_MEASUREMENT, DEADLINE_MEASUREMENT, RunInfo
 from .store import DEFAULT_STORE, ResultStore
 
@@ -57,38 +59,26 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class Series:
-    """One measured distribution: a (measurement, key) pair of the sample table."""
+class Shown:
+    """A distribution as the page shows it: its ``measurement/key`` and its label."""
 
-    measurement: str
-    key: str
+    id: str
     label: str
 
     @property
-    def id(self) -> str:
-        return f"{self.measurement}/{self.key}"
+    def key(self) -> str:
+        return self.id.split("/", 1)[1]
+
+    @classmethod
+    def of(cls, series: catalogue.Series) -> "Shown":
+        return cls(series.id, series.plot_label)
 
 
-# The levels in the paper's order; the NRT's deferred interrupts apart, as in summary.json.
-LATENCY_SERIES = (
-    Series("irq_latency", "native", "native"),
-    Series("irq_latency", "HRT", "HRT"),
-    Series("irq_latency", "SRT", "SRT"),
-    Series("irq_latency", "NRT", "NRT"),
-    Series("irq_deferred", "NRT", "NRT deferred"),
-)
-SWITCH_SERIES = (
-    Series("context_switch", "ovm", "OVM switch SRT>NRT (vm_exit)"),
-    Series("context_switch", "ovm_preempt", "OVM switch NRT>SRT (release)"),
-    Series("context_switch", "linux", "Linux process switch"),
-)
-# One device access per I/O path, the cheapest first (the paper has no I/O figures).
-IO_SERIES = (
-    Series("io_cost", "passthrough", "I/O passthrough (HRT, MMIO read)"),
-    Series("io_cost", "ovm_proxy", "I/O via OVM (SRT, input of OVM's timer)"),
-    Series("io_cost", "host_proxy", "I/O via the host (NRT, input of the host's device)"),
-)
-KNOWN_SERIES = LATENCY_SERIES + SWITCH_SERIES + IO_SERIES
+# The catalogue's order (the paper's levels, the NRT's deferred interrupts apart).
+LATENCY_SERIES = tuple(Shown.of(s) for s in catalogue.in_group("latency"))
+SWITCH_SERIES = tuple(Shown.of(s) for s in catalogue.in_group("switch"))
+IO_SERIES = tuple(Shown.of(s) for s in catalogue.in_group("io"))
+KNOWN_SERIES = tuple(Shown.of(s) for s in catalogue.SERIES)
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -126,11 +116,11 @@ def per_instruction_ns(run: RunInfo) -> float | None:
     return None
 
 
-def ordered_series(present: Iterable[str]) -> list[Series]:
+def ordered_series(present: Iterable[str]) -> list[Shown]:
     """The known series first, in the paper's order, then any other one found in the run."""
     known = {series.id for series in KNOWN_SERIES}
     extra = sorted(set(present) - known)
-    return [*KNOWN_SERIES, *(Series(*name.split("/", 1), name) for name in extra)]
+    return [*KNOWN_SERIES, *(Shown(name, name) for name in extra)]
 
 
 # --- formatting ----------------------------------------------------------------------------
@@ -164,7 +154,7 @@ def _scalar_cell(field: str, value: float) -> str:
     return _cell(field, "count", value, f"{value:,.0f}")
 
 
-def headline(series: Series, worst_ns: float, per_instruction: float | None) -> str:
+def headline(series: Shown, worst_ns: float, per_instruction: float | None) -> str:
     """The plot's title: the worst case, in instructions too under icount."""
     text = f"{series.label}: worst {fmt_ns(worst_ns)} ns"
     if per_instruction is not None:
@@ -234,7 +224,7 @@ def _instruction_axis(axes: Any, per_instruction: float | None) -> None:
         top.tick_params(labelsize=8)
 
 
-def latency_plot(values: np.ndarray, series: Series, run: RunInfo) -> str:
+def latency_plot(values: np.ndarray, series: Shown, run: RunInfo) -> str:
     """One latency histogram, OSADL style: log counts, worst case marked and in the title."""
     per_instruction = per_instruction_ns(run)
     figure = Figure(figsize=(7.5, 3.2))
@@ -250,6 +240,9 @@ def latency_plot(values: np.ndarray, series: Series, run: RunInfo) -> str:
     return png_data_uri(figure)
 
 
+SWITCH_COLOURS = ("#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+
+
 def switch_plot(values: Mapping[str, np.ndarray], run: RunInfo) -> str:
     """OVM's switches and Linux's process switch on one axis: the two costs side by side."""
     per_instruction = per_instruction_ns(run)
@@ -257,12 +250,9 @@ def switch_plot(values: Mapping[str, np.ndarray], run: RunInfo) -> str:
     axes = figure.add_subplot()
     everything = np.concatenate(list(values.values()))
     edges = histogram_edges(everything)
-    colours = {"context_switch/ovm": "#1f77b4", "context_switch/ovm_preempt": "#2ca02c",
-               "context_switch/linux": "#d62728"}
-    for series in SWITCH_SERIES:
+    for series, colour in zip(SWITCH_SERIES, SWITCH_COLOURS):
         if series.id in values:
             data = values[series.id]
-            colour = colours[series.id]
             axes.hist(data, bins=edges, log=True, histtype="step", linewidth=1.2, color=colour,
                       label=f"{series.label}, mean {fmt_ns(float(data.mean()))} ns")
             axes.axvline(float(data.mean()), color=colour, linestyle=":", linewidth=1)
@@ -353,7 +343,7 @@ def _stats_head(first: str, names: Sequence[str], units: Sequence[tuple[str, flo
         f"<th>{name}</th>" for _ in units for name in names) + "</tr>")
 
 
-def _stats_rows(series_list: Iterable[Series], stats: pd.DataFrame, names: Sequence[str],
+def _stats_rows(series_list: Iterable[Shown], stats: pd.DataFrame, names: Sequence[str],
                 units: Sequence[tuple[str, float]]) -> list[str]:
     """One row per series: n, then each statistic in each unit (or "not measured")."""
     rows = []
@@ -386,19 +376,11 @@ def percentile_section(stats: pd.DataFrame, run: RunInfo) -> str:
             f"</table></section>")
 
 
-DEADLINE_FIELDS = {
-    "schedulable": (("periods", "periods"), ("misses", "deadline misses"),
-                    ("handler_runs", "miss handler runs")),
-    "overload": (("jobs", "jobs"), ("misses", "deadline misses"), ("detected", "misses detected"),
-                 ("max_detect_ns", "worst detection delay [ns after the deadline]")),
-}
-
-
 def _deadline_rows(chosen: pd.DataFrame) -> list[tuple[str, str, str]]:
     """(experiment, field, label): known experiments and fields first, then the rest as stored."""
     stored = list(dict.fromkeys(zip(chosen["key"], chosen["field"])))
-    known = [(experiment, field, label) for experiment, fields in DEADLINE_FIELDS.items()
-             for field, label in fields if (experiment, field) in stored]
+    known = [(f.key, f.field, f.label) for f in catalogue.figures_of(DEADLINE_MEASUREMENT)
+             if (f.key, f.field) in stored]
     listed = {(experiment, field) for experiment, field, _ in known}
     return known + [(e, f, f) for e, f in stored if (e, f) not in listed]
 
@@ -485,14 +467,9 @@ def switch_section(values: Mapping[str, np.ndarray], stats: pd.DataFrame, run: R
 
 
 IO_STATS = ("min", "mean", "p50", "p99", "max")
-# The console's figures per VM: (field, label), in this order; others follow as stored.
-CONSOLE_FIELDS = (
-    ("lines", "lines written"), ("line_bytes", "bytes per line"),
-    ("max_delay_ns", "longest wait of a line for the UART [ns]"),
-    ("bound_ns", "bound the sharing promises within the share [ns]"),
-    ("throttled", "writes refused (over the share)"), ("jobs", "jobs"),
-    ("refused_jobs", "jobs with a write refused"),
-)
+# The console's figures per VM: (field, label), in the catalogue's order; others follow as stored.
+CONSOLE_FIELDS = tuple(dict.fromkeys((f.field, f.label)
+                                     for f in catalogue.figures_of(CONSOLE_MEASUREMENT)))
 
 
 def _console_table(scalars: pd.DataFrame) -> str:
@@ -543,19 +520,9 @@ def io_section(stats: pd.DataFrame, scalars: pd.DataFrame, run: RunInfo,
             + (f"<ul>{methods}</ul>" if methods else "") + "</section>")
 
 
-# (row id, label, path in summary["paper"], our series); the paper has no NRT-deferred
-# or NRT->SRT figure, and gives SRT and NRT one row.
-PAPER_ROWS = (
-    ("irq_latency/native", "IRQ latency, native", ("irq_latency_ns", "native")),
-    ("irq_latency/HRT", "IRQ latency, HRT", ("irq_latency_ns", "HRT")),
-    ("irq_latency/SRT", "IRQ latency, SRT", ("irq_latency_ns", "SRT/NRT")),
-    ("irq_latency/NRT", "IRQ latency, NRT (at once)", ("irq_latency_ns", "SRT/NRT")),
-    ("irq_deferred/NRT", "IRQ, NRT deferred to dispatch", None),
-    ("context_switch/ovm", "vCPU switch SRT>NRT", ("context_switch_ns", "ovm")),
-    ("context_switch/ovm_preempt", "vCPU switch NRT>SRT (release)", None),
-    ("context_switch/linux", "Linux process switch", ("context_switch_ns", "linux")),
-    *((series.id, series.label, None) for series in IO_SERIES),
-)
+# (row id, label, path in summary["paper"]): every series; the paper has no NRT-deferred,
+# NRT->SRT or I/O figure, and gives SRT and NRT one row.
+PAPER_ROWS = tuple((s.id, s.label, s.paper.path) for s in catalogue.SERIES)
 PAPER_STATS = ("min", "mean", "max")
 
 
@@ -571,9 +538,9 @@ def _lookup(tree: Mapping[str, Any], path: Sequence[str] | None) -> Mapping[str,
 def paper_section(paper: Mapping[str, Any] | None, stats: pd.DataFrame, run: RunInfo) -> str:
     """The paper's figures beside ours, each side with its unit and origin."""
     if not paper:
-        return (f'<section id="paper"><h2>Beside the paper</h2><p class="missing" '
-                f'data-series="paper">The paper\'s figures: not in this run\'s summary</p>'
-                f"</section>")
+        return ('<section id="paper"><h2>Beside the paper</h2><p class="missing" '
+                'data-series="paper">The paper\'s figures: not in this run\'s summary</p>'
+                "</section>")
     per_instruction = per_instruction_ns(run)
     head = (f'<tr><th rowspan=2>figure</th><th colspan="3">paper: {esc(paper.get("unit", "?"))}'
             f'</th><th colspan="3">ours: ns ({esc(run.timing)})</th>'

@@ -57,15 +57,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .catalogue import SCALAR_MEASUREMENTS
+
 # The rows every source of samples produces (lab.evaluation.samples), and the store keeps.
 SAMPLE_COLUMNS = ["measurement", "key", "scenario", "test", "vm", "level", "core", "seq", "value_ns"]
 SCALAR_COLUMNS = ["measurement", "key", "scenario", "test", "vm", "level", "core", "field", "value"]
 TAG_KEYS = ("board", "board_kind", "timing", "scenario", "test", "vm", "level", "core")
-SAMPLE_MEASUREMENTS = ("irq_latency", "irq_deferred", "context_switch", "io_cost")
 HISTOGRAM_SUFFIX = "_histogram"
 DEADLINE_MEASUREMENT = "deadline"
 CONSOLE_MEASUREMENT = "console"
-SCALAR_MEASUREMENTS = (DEADLINE_MEASUREMENT, CONSOLE_MEASUREMENT)
 # Upper bounds of the histogram buckets, ns: 1-2-5 steps from 100 ns to 1 s, then +Inf.
 BUCKET_BOUNDS_NS: tuple[float, ...] = tuple(
     mantissa * 10.0**exponent for exponent in range(2, 9) for mantissa in (1, 2, 5)

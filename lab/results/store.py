@@ -18,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from lab.paths import STORE_DIR
+
 from .schema import SAMPLE_COLUMNS, SCALAR_COLUMNS, RunInfo
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_STORE = REPO_ROOT / "reports" / "store" / "results.sqlite"
+DEFAULT_STORE = STORE_DIR / "results.sqlite"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .catalogue import FIGURES, SERIES, STAT_WORDS
 from .store import ResultStore
 
 
@@ -31,23 +32,12 @@ class Metric:
     unit: str = "ns"
 
 
-LATENCY_LEVELS = ("native", "HRT", "SRT", "NRT")
-# The I/O paths (summary.json's io_cost_ns) and how the trend names them.
-IO_PATHS = {"passthrough": "passthrough (HRT)", "ovm_proxy": "via OVM (SRT)",
-            "host_proxy": "via the host (NRT)"}
+# The interrupt-latency levels, in the paper's order: the worst-case trend's lines.
+LATENCY_LEVELS = tuple(s.key for s in SERIES if s.measurement == "irq_latency")
 METRICS: tuple[Metric, ...] = (
-    *(Metric(f"irq_latency_ns.{level}.max", f"IRQ latency {level}, worst") for level in LATENCY_LEVELS),
-    *(Metric(f"irq_latency_ns.{level}.p99", f"IRQ latency {level}, p99") for level in LATENCY_LEVELS),
-    Metric("irq_deferred_ns.NRT.max", "NRT IRQ deferred to dispatch, worst"),
-    Metric("context_switch_ns.ovm.mean", "vCPU switch SRT->NRT, mean"),
-    Metric("context_switch_ns.ovm.max", "vCPU switch SRT->NRT, worst"),
-    Metric("context_switch_ns.ovm_preempt.mean", "vCPU switch NRT->SRT, mean"),
-    Metric("deadline.schedulable.misses", "deadline misses, schedulable", "misses"),
-    Metric("deadline.overload.undetected", "overload misses not detected", "misses"),
-    Metric("deadline.overload.max_detect_ns", "overload detection delay, worst"),
-    *(Metric(f"io_cost_ns.{path}.{stat}", f"I/O {label}, {word}")
-      for path, label in IO_PATHS.items() for stat, word in (("mean", "mean"), ("max", "worst"))),
-    Metric("console_sharing.quiet.max_delay_ns", "console: quiet VM's line wait, worst"),
+    *(Metric(f"{s.section}.{s.key}.{stat}", f"{s.label}, {STAT_WORDS[stat]}")
+      for s in SERIES for stat in s.trend),
+    *(Metric(f.path, f.trend_label, f.unit) for f in FIGURES if f.trend_label),
 )
 
 

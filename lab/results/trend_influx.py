@@ -12,22 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from lab.evaluation.measures import Timebase, stats
-from lab.evaluation.samples import IO_COST_LEVELS, SWITCH_LEVELS
-
+from .catalogue import SAMPLE_MEASUREMENTS, SCALAR_SECTIONS, by_level, measured_fields
 from .influx import InfluxClient
-from .schema import CONSOLE_MEASUREMENT, DEADLINE_MEASUREMENT, SAMPLE_MEASUREMENTS
+from .statistics import Timebase, stats
 from .trend import METRICS, run_figures
 
-# The summary's name for a sample series, from its measurement and level tag.
-SUMMARY_SECTION = {"irq_latency": "irq_latency_ns", "irq_deferred": "irq_deferred_ns",
-                   "context_switch": "context_switch_ns", "io_cost": "io_cost_ns"}
-# Where the summary's key is not the level tag: measurement -> {level: key}.
-LEVEL_KEYS = {"context_switch": {level: key for key, level in SWITCH_LEVELS.items()},
-              "io_cost": {level: key for key, level in IO_COST_LEVELS.items()}}
-DEADLINE_FIELDS = ("periods", "misses", "handler_runs", "jobs", "detected", "max_detect_ns")
-CONSOLE_FIELDS = ("jobs", "lines", "line_bytes", "refused_jobs", "throttled", "max_delay_ns",
-                  "bound_ns")
+# The tag that tells a scalar measurement's points apart: the summary's key.
+SCALAR_KEY_TAGS = {"deadline": "test", "console": "vm"}
 RUN_COLUMNS = ["run_id", "started_ns", "board", "board_kind", "timing", "icount_shift", "commit",
                "source"]
 
@@ -49,9 +40,11 @@ def figures_from_influx(client: InfluxClient, *, last: int | None = None,
         if frame.empty:
             continue
         for (run_id, level), group in frame.groupby(["run_id", "level"], sort=False):
-            key = LEVEL_KEYS.get(measurement, {}).get(level, level)
+            known_series = by_level(measurement, level)
+            if known_series is None:
+                continue
             summary = summaries.setdefault(run_id, {})
-            summary.setdefault(SUMMARY_SECTION[measurement], {})[key] = stats(
+            summary.setdefault(known_series.section, {})[known_series.key] = stats(
                 group["value_ns"].to_numpy(), no_shift)
             first = group.iloc[0]
             known = identity.setdefault(run_id, {
@@ -60,10 +53,8 @@ def figures_from_influx(client: InfluxClient, *, last: int | None = None,
                 "icount_shift": first.get("icount_shift"), "commit": first["commit"],
                 "source": "influxdb"})
             known["started_ns"] = min(known["started_ns"], int(group["time"].min()))
-    # Scalars: summary section, measurement, the tag their summary key is, their fields.
-    for section, measurement, key, names in (
-            ("deadline", DEADLINE_MEASUREMENT, "test", DEADLINE_FIELDS),
-            ("console_sharing", CONSOLE_MEASUREMENT, "vm", CONSOLE_FIELDS)):
+    for measurement, section in SCALAR_SECTIONS.items():
+        key, names = SCALAR_KEY_TAGS[measurement], measured_fields(measurement)
         found = client.query(f'SELECT * FROM "{measurement}"{_where(board)}')
         for row in found.to_dict("records"):
             if row.get("run_id") in summaries:

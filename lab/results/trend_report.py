@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .catalogue import in_group
 from .report import esc, page, png_data_uri
 from .trend import METRICS, Regression, worst_case_series
 
@@ -72,9 +73,9 @@ def render_trend_report(frame: pd.DataFrame, regressions: Sequence[Regression], 
         worst = worst_case_series(frame)
         sections.append('<section><h2>Worst-case IRQ latency per level</h2>'
                         f'<img alt="worst case over runs" src="{_over_runs_plot(worst, "worst case per run", "ns")}"></section>')
-        switch = frame.set_index("run_id")[["context_switch_ns.ovm.mean",
-                                            "context_switch_ns.ovm_preempt.mean"]]
-        switch.columns = ["SRT->NRT mean", "NRT->SRT mean"]
+        tracked = [s for s in in_group("switch") if "mean" in s.trend]
+        switch = frame.set_index("run_id")[[f"{s.section}.{s.key}.mean" for s in tracked]]
+        switch.columns = [f"{s.label}, mean" for s in tracked]
         sections.append('<section><h2>vCPU switch</h2>'
                         f'<img alt="vCPU switch over runs" src="{_over_runs_plot(switch, "mean per run", "ns")}"></section>')
         sections.append(_runs_table(frame))

@@ -10,7 +10,7 @@ import pytest
 from lab.debug import debug_command, free_loopback_port, write_gdbinit
 from lab.firmware.layout import BuildLayout
 from lab.firmware.loader import load_board, load_scenario
-from lab.qemu_command import QemuMachine
+from lab.target.qemu_command import QemuMachine
 
 pytestmark = pytest.mark.qemu
 

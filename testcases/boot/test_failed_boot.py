@@ -13,7 +13,7 @@ import pytest
 from labgrid import Environment
 from labgrid.strategy import StrategyError
 
-from lab.strategy import BootError
+from lab.target.strategy import BootError
 
 pytestmark = pytest.mark.qemu
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.boot_report import CoreEvidence, core_evidence
+from lab.target.boot_evidence import CoreEvidence, core_evidence
 
 pytestmark = pytest.mark.lab
 

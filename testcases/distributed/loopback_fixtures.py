@@ -1,6 +1,6 @@
 """Fixtures for tests of the distributed lab on one machine (imported by the test modules).
 
-A loopback lab (``lab.loopback``): labgrid-coordinator on a free 127.0.0.1
+A loopback lab (``lab.remote.loopback``): labgrid-coordinator on a free 127.0.0.1
 port, two virtual boards (QEMU behind a network serial port and power switch:
 a way to test the lab, not hardware) and labgrid-exporter announcing them,
 places ``vboard-1``/``vboard-2`` tagged ``board=virtual`` and ``slot=1``/``2``.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.loopback import LoopbackLab
+from lab.remote.loopback import LoopbackLab
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BOARD = "qemu-vexpress-a9"

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from zc702_standin import REMOTE_ENV, create_place, free_port
 
-from lab.coordination import LabClient
-from lab.placement import QEMU_ENV, PlacementError, choose_environment
+from lab.remote.coordination import LabClient
+from lab.remote.placement import QEMU_ENV, PlacementError, choose_environment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,10 +117,10 @@ def test_busy_place_is_waited_for_then_given_up(lab_coordinator, places):
 
 
 def test_free_place_is_reserved_held_for_a_command_and_released(lab_coordinator, places):
-    """``python -m lab.placement ... -- COMMAND``: how make targets run on a lab place."""
+    """``python -m lab.remote.placement ... -- COMMAND``: how make targets run on a lab place."""
     places("zc702-free", board="zc702", health="good")
     places("imx6-free", board="imx6", health="good")  # free, but not a ZC702
-    command = [sys.executable, "-m", "lab.placement", "--lg-env", "env/zc702-remote.yaml",
+    command = [sys.executable, "-m", "lab.remote.placement", "--lg-env", "env/zc702-remote.yaml",
                "--fallback-qemu", "--acquire-timeout", "5", "--coordinator", lab_coordinator,
                "--", "sh", "-c", "echo env={env} place=$LG_PLACE coordinator=$LG_COORDINATOR; "
                f"{Path(sys.executable).with_name('labgrid-client')} -p $LG_PLACE show"]

@@ -20,9 +20,9 @@ from zc702_standin import (
     zc702_image,
 )
 
-from lab.coordination import LabClient
-from lab.health import CoordinatorTags, HealthLedger, check_place, restore
-from lab.placement import QEMU_ENV, choose_environment
+from lab.remote.coordination import LabClient
+from lab.remote.health_ledger import CoordinatorTags, HealthLedger, check_place, restore
+from lab.remote.placement import QEMU_ENV, choose_environment
 
 PLACE = "zc702-standin"
 

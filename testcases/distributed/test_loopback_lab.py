@@ -1,7 +1,7 @@
 """The distributed lab, for real, on one machine: coordinator, exporter, places, locks,
 reservations and a run spread over two places.
 
-The boards are virtual boards (``lab.virtual_board``): QEMU behind a network
+The boards are virtual boards (``lab.remote.virtual_board``): QEMU behind a network
 serial port and a network power switch. They test the lab; they say nothing
 about hardware. Clients are ``labgrid-client`` processes (and, for booting, a
 pytest or a worker process of their own): labgrid keeps one coordinator
@@ -21,14 +21,20 @@ import xml.etree.ElementTree as ET
 from getpass import getuser
 
 import pytest
-
-from lab.coordination import ClientError, client_env, holding, place_matches, write_yaml
-from lab.evaluation.experiments import experiment, run_experiment
-from lab.parallel import Job, run_parallel
-from lab.records import parse_records
-from lab.virtual_board import VirtualBoardClient
-
 from loopback_fixtures import BOARD, REPO_ROOT, default_image, loopback_lab  # noqa: F401
+
+from lab.evaluation.experiments import experiment, run_experiment
+from lab.remote.coordination import (
+    ClientError,
+    client_env,
+    holding,
+    place_matches,
+    write_yaml,
+)
+from lab.remote.jobs import Job
+from lab.remote.runner import run_parallel
+from lab.remote.virtual_board import VirtualBoardClient
+from lab.target.records import parse_records
 
 pytestmark = pytest.mark.qemu
 
@@ -125,7 +131,7 @@ def test_c_reservations_by_tags_are_served_one_after_the_other(loopback_lab):
         with pytest.raises(ClientError, match="not reserved for .*/bob"):
             bob.acquire(place)
         alice.acquire(place)
-        # alice is done: cancel, then release (as lab.coordination.holding does)
+        # alice is done: cancel, then release (as lab.remote.coordination.holding does)
         alice.cancel(first)
         first = None
         alice.release(place)

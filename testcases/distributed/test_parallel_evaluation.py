@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from loopback_fixtures import BOARD, REPO_ROOT, loopback_lab  # noqa: F401
 
 from lab.evaluation.experiments import EXPERIMENTS
-from lab.parallel import evaluation_jobs, merged_evaluation, run_parallel
-
-from loopback_fixtures import BOARD, REPO_ROOT, loopback_lab  # noqa: F401
+from lab.remote.jobs import evaluation_jobs
+from lab.remote.merge import merged_evaluation
+from lab.remote.runner import run_parallel
 
 pytestmark = pytest.mark.qemu
 
@@ -24,7 +25,7 @@ def test_the_evaluation_spread_over_two_places_merges_into_one_summary(loopback_
                        tags={"board": "virtual"}, workers=2, out_dir=tmp_path, board=BOARD,
                        progress=lambda _: None)
     assert run.failures == {} and run.worker_errors == {}, (run.failures, run.worker_errors)
-    evaluation = merged_evaluation(run, repo_root=REPO_ROOT, out_dir=tmp_path, linux=False,
+    evaluation = merged_evaluation(run, out_dir=tmp_path, linux=False,
                                    progress=lambda _: None)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary == json.loads(json.dumps(evaluation.summary))

@@ -33,7 +33,7 @@ from zc702_standin import (
     zc702_image,
 )
 
-from lab.strategy import BootError, OVMStrategy
+from lab.target.strategy import BootError, OVMStrategy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXPORTER_CONFIG = REPO_ROOT / "env" / "zc702-exporter.yaml"
@@ -48,7 +48,7 @@ def test_remote_environment_loads_with_labgrid(monkeypatch):
     from labgrid.factory import target_factory
 
     monkeypatch.setenv("LG_PLACE", "zc702-1")
-    env = Environment(str(REMOTE_ENV))  # also imports lab.strategy and lab.zc702
+    env = Environment(str(REMOTE_ENV))  # also imports lab.target.strategy and lab.target.zc702
     main = env.config.get_targets()["main"]
     assert main["features"] == ["zc702"]
     resources, drivers = target_factory.normalize_config(main)
@@ -114,7 +114,7 @@ def test_exporter_configuration_fits_the_client_environment(tmp_path, monkeypatc
             }},
             "options": {"ovm_board": "zc702"},
             "images": {"ovm": str(REPO_ROOT / "build/zc702/default/ovm.bin")},
-            "imports": ["lab.strategy", "lab.zc702"],
+            "imports": ["lab.target.strategy", "lab.target.zc702"],
         }
         env_file = tmp_path / f"{group_name}.yaml"
         env_file.write_text(yaml.safe_dump(_plain(client)))

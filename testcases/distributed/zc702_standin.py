@@ -17,7 +17,7 @@ is that the strategy's state machine and the environment's configuration work
 against U-Boot's dialogue; that a real ZC702 boots OVM is shown on a board only.
 
 Also here: a labgrid coordinator on a loopback port for the tests that need one
-(talked to with ``lab.coordination.LabClient``, as the lab does).
+(talked to with ``lab.remote.coordination.LabClient``, as the lab does).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import yaml
 
-from lab.coordination import ClientError, LabClient, labgrid_tool
+from lab.remote.coordination import ClientError, LabClient, labgrid_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REMOTE_ENV = REPO_ROOT / "env" / "zc702-remote.yaml"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lab.evaluation.run import run_evaluation
+from lab.evaluation.evaluate import run_evaluation
 from lab.firmware.loader import load_board, load_scenario
 
 pytestmark = pytest.mark.lab
@@ -30,7 +30,7 @@ IO_PATHS = ("passthrough", "ovm_proxy", "host_proxy")  # the cheapest first
 
 
 def _evaluate(target, env, out: Path) -> dict:
-    return run_evaluation(target, Path(env.config_file), out, REPO_ROOT).summary
+    return run_evaluation(target, Path(env.config_file), out).summary
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def test_native_latency_is_one_exact_figure_under_icount(summary):
 @pytest.mark.qemu
 def test_hrt_latency_distribution_equals_native(evaluation):
     summary, out = evaluation
-    from lab.records import parse_records
+    from lab.target.records import parse_records
 
     def samples(log: str) -> np.ndarray:
         records = parse_records((out / log).read_text())

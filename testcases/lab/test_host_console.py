@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from lab.console import ConsoleTimeout
 from lab.firmware.limits import struct_size
-from lab.host_console import (
+from lab.host.console import (
     HC_DONE,
     LINE_MAX,
     HcReply,
@@ -30,6 +29,7 @@ from lab.host_console import (
     register_command,
     status_name,
 )
+from lab.target.transcript import ConsoleTimeout
 
 REPO = Path(__file__).resolve().parents[2]
 HARNESS = Path(__file__).with_name("host_guest")

@@ -23,7 +23,7 @@ def _properties(tmp_path: Path, *options: str) -> dict[str, str]:
 
 
 def test_a_target_run_names_board_timing_image_and_commit(tmp_path: Path) -> None:
-    from lab.provenance import git_commit
+    from lab.target.provenance import git_commit
 
     properties = _properties(tmp_path, "--lg-env", "env/qemu.yaml")
     assert properties["board"] == "qemu-vexpress-a9"

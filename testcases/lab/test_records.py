@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.records import parse_records
+from lab.target.records import parse_records
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""The Linux process context-switch baseline (lab.linux_baseline) on the emulated board:
+"""The Linux process context-switch baseline (lab.evaluation.linux_baseline) on the emulated board:
 one measurement, its series complete and plausible. The figures are virtual time under
 -icount (instructions x 2^shift ns), read with the shift of the environment's QEMU."""
 
@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from lab.linux_baseline import SERIES, LinuxBaseline, icount_shift_from_env, measure
+from lab.evaluation.linux_baseline import (
+    SERIES,
+    LinuxBaseline,
+    icount_shift_from_env,
+    measure,
+)
 
 pytestmark = pytest.mark.qemu
 

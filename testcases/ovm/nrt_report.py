@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lab.console import ConsoleTranscript
+from lab.target.transcript import ConsoleTranscript
 
 ROUTED_IRQ_REPORT = (
     r"^\[nrt\] routed irq 30: (?P<n>\d+) taken, (?P<now>\d+) at once, (?P<later>\d+) after waiting "

@@ -18,7 +18,7 @@ from lab.firmware.io import grant_mask
 from lab.firmware.limits import struct_size
 from lab.firmware.model import Level
 from lab.firmware.runtime import RuntimeRequest
-from lab.host_console import (
+from lab.host.console import (
     HostConsole,
     HostInfo,
     RegisterRefused,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.host_console import abi
+from lab.host.console import abi
 
 pytestmark = pytest.mark.lab
 

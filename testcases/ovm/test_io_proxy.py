@@ -18,7 +18,7 @@ import pytest
 
 from lab.firmware.limits import CONSOLE_QUEUE
 from lab.firmware.loader import load_board, load_scenario
-from lab.host_console import abi
+from lab.host.console import abi
 
 pytestmark = pytest.mark.lab
 

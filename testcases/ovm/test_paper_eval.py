@@ -107,7 +107,7 @@ def test_srt_at_90_percent_with_nrt_busy_meets_every_deadline(paper_eval):
 
 
 def test_hrt_latency_samples_arrive_as_a_complete_record_series(paper_eval):
-    from lab.records import parse_records
+    from lab.target.records import parse_records
 
     paper_eval.transcript.wait_for(r"^\[hrt\] @ovm1 E irq_latency\.HRT n=1000 #[0-9a-f]{8}$", BOOT_S)
     parsed = parse_records(paper_eval.transcript.text)

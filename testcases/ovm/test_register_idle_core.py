@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.host_console import HostConsole, RegisterRefused
+from lab.host.console import HostConsole, RegisterRefused
 
 pytestmark = pytest.mark.lab
 

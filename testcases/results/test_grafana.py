@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from lab.results.influx import InfluxClient, sync
-from lab.results.schema import HISTOGRAM_SUFFIX, SAMPLE_MEASUREMENTS, SCALAR_MEASUREMENTS, TAG_KEYS
-from lab.results.store import ResultStore
 from test_influx import make_run
+
+from lab.results.catalogue import SAMPLE_MEASUREMENTS, SCALAR_MEASUREMENTS
+from lab.results.grafana import dashboard_text
+from lab.results.influx import InfluxClient, sync
+from lab.results.schema import HISTOGRAM_SUFFIX, TAG_KEYS
+from lab.results.store import ResultStore
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "env" / "grafana" / "ovm-lab-dashboard.json"
 MEASUREMENTS = {*SAMPLE_MEASUREMENTS, *(m + HISTOGRAM_SUFFIX for m in SAMPLE_MEASUREMENTS),
@@ -66,6 +68,13 @@ def test_every_panel_reads_a_schema_measurement_through_the_variable() -> None:
         identifiers = set(re.findall(r'"([^"]+)"', query)) - aliases - set(measurements)
         assert identifiers <= TAGS | FIELDS, (where, identifiers - TAGS - FIELDS)
         assert set(re.findall(r"\$(?!timeFilter|__interval)(\w+)", query)) <= VARIABLES, query
+
+
+def test_the_dashboard_is_the_one_the_catalogue_generates() -> None:
+    assert DASHBOARD.read_text() == dashboard_text(), (
+        "env/grafana/ovm-lab-dashboard.json is stale: run python -m lab.results grafana")
+    measurements = set(re.findall(r'\bFROM\s+"(\w+)"', " ".join(q for _, q in panel_queries())))
+    assert set(SAMPLE_MEASUREMENTS) | set(SCALAR_MEASUREMENTS) <= measurements
 
 
 def test_the_panels_the_lab_needs_are_there() -> None:

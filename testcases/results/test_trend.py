@@ -11,7 +11,13 @@ import pytest
 from lab.evaluation.summary import PAPER
 from lab.results.schema import SAMPLE_COLUMNS, SCALAR_COLUMNS, RunInfo
 from lab.results.store import ResultStore
-from lab.results.trend import NoiseBand, detect, figures_frame, run_figures, worst_case_series
+from lab.results.trend import (
+    NoiseBand,
+    detect,
+    figures_frame,
+    run_figures,
+    worst_case_series,
+)
 
 BASE_SUMMARY = {
     "irq_latency_ns": {level: {"n": 1000, "min": low, "mean": low, "max": high, "p99": high}

@@ -7,15 +7,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from test_influx import make_run, quiet
 
-from lab.evaluation.measures import Timebase
 from lab.evaluation.summary import build_summary
-from lab.provenance import Provenance
 from lab.results.influx import InfluxClient, sync
+from lab.results.statistics import Timebase
 from lab.results.store import ResultStore
 from lab.results.trend import METRICS, figures_frame
 from lab.results.trend_influx import figures_from_influx
-from test_influx import make_run, quiet
+from lab.target.provenance import Provenance
 
 
 @pytest.mark.influxdb

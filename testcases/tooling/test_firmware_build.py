@@ -7,8 +7,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from fake_make import FakeMake, compile_tiny_elf
+
 from lab.firmware.build import build, run_command
 from lab.firmware.errors import BuildError
 

@@ -8,18 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from lab.firmware.errors import ConfigError
-from lab.firmware.loader import (
-    available_boards,
-    available_guests,
-    available_scenarios,
-    load_board,
-    load_scenario,
-)
-from lab.firmware.model import MIB, Board, Console, ConsoleDriver, Level, Region
-from lab.firmware.placement import VmRequest, place
-from lab.firmware.schema import At, parse_size
 from scenario_tree import (
     BOARD_FILE,
     DELETE,
@@ -32,6 +20,18 @@ from scenario_tree import (
     write_board,
     write_scenario,
 )
+
+from lab.firmware.errors import ConfigError
+from lab.firmware.loader import (
+    available_boards,
+    available_guests,
+    available_scenarios,
+    load_board,
+    load_scenario,
+)
+from lab.firmware.memory_plan import VmRequest, place
+from lab.firmware.model import MIB, Board, Console, ConsoleDriver, Level, Region
+from lab.firmware.yaml_checks import At, parse_size
 
 REPO_OVM = Path(__file__).resolve().parents[2] / "ovm"
 

@@ -6,9 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from lab.firmware.codegen import render
-from lab.firmware.loader import load_board, load_scenario
 from scenario_tree import (
     BOARD_FILE,
     SCENARIO_FILE,
@@ -19,6 +16,9 @@ from scenario_tree import (
     write_board,
     write_scenario,
 )
+
+from lab.firmware.codegen import render
+from lab.firmware.loader import load_board, load_scenario
 
 SPARE = {"spare": {"base": 0x1000A000, "size": "4K"}, "other": {"base": 0x1000B000, "size": "4K"}}
 

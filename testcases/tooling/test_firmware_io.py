@@ -13,17 +13,25 @@ from typing import Any
 import pytest
 import yaml
 from elftools.elf.elffile import ELFFile
-
 from fake_make import FakeMake, compile_tiny_elf
+from scenario_tree import SCENARIO_FILE, scenario_error, vm, write_scenario
+
 from lab.firmware.build import build
 from lab.firmware.codegen import render, write_changed
 from lab.firmware.errors import ConfigError
 from lab.firmware.io import IO_DEVICES, grant_mask
 from lab.firmware.limits import CONFIG_H, CONSOLE_QUEUE, HYPERCALL_H, MAX_VMS, c_define
 from lab.firmware.loader import load_board, load_scenario
-from lab.firmware.model import MIB, Board, ConsoleConfig, Level, Region, RuntimeImage, Scenario
+from lab.firmware.model import (
+    MIB,
+    Board,
+    ConsoleConfig,
+    Level,
+    Region,
+    RuntimeImage,
+    Scenario,
+)
 from lab.firmware.runtime import RuntimeRequest, runtime_request
-from scenario_tree import SCENARIO_FILE, scenario_error, vm, write_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 OVM = REPO / "ovm"

@@ -7,10 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from lab.firmware.limits import c_define
-from lab.firmware.loader import load_board, load_scenario
-from lab.firmware.model import IrqRoute, Level, RtParams, Scenario, SchedConfig, VmIrq
 from scenario_tree import (
     SCENARIO_FILE,
     board_error,
@@ -20,6 +16,10 @@ from scenario_tree import (
     write_board,
     write_scenario,
 )
+
+from lab.firmware.limits import c_define
+from lab.firmware.loader import load_board, load_scenario
+from lab.firmware.model import IrqRoute, Level, RtParams, Scenario, SchedConfig, VmIrq
 
 REPO_OVM = Path(__file__).resolve().parents[2] / "ovm"
 

@@ -11,7 +11,7 @@ needs a place acquired on the coordinator first:
 - otherwise a reservation is made for the environment's
   ``options.ovm_place_tags`` (``board=zc702 health=good``): the coordinator
   allocates a free place with those tags — so a place tagged out by
-  ``lab.health`` is never handed out — and it is acquired.
+  ``lab.remote.health_ledger`` is never handed out — and it is acquired.
 
 Both wait at most ``acquire_timeout`` seconds, retrying while the coordinator
 is unreachable. When no place comes, the run either fails
@@ -19,25 +19,25 @@ is unreachable. When no place comes, the run either fails
 ``env/qemu.yaml``: the fallback is logged with its reason, and since results
 take ``board_kind`` from the environment actually used, every result of the
 run says ``board_kind=qemu``. When the run ends the reservation is cancelled
-and then the place released (``lab.coordination.holding``: in that order the
+and then the place released (``lab.remote.coordination.holding``: in that order the
 next waiting client is served at once).
 
 A command takes these choices as options with ``add_placement_arguments`` and
 runs its work inside ``with placed_from_args(env_file, args)`` (``lab.nightly``,
 this module's command).
 
-With a ``health_check`` (``lab.health``), a place acquired is booted first; one
+With a ``health_check`` (``lab.remote.health_ledger``), a place acquired is booted first; one
 that fails is held aside, so that the coordinator offers another, and released
 when the search ends.
 
 The coordinator is ``--coordinator``, else ``LG_COORDINATOR``, else the
 environment's ``options.coordinator_address``, else labgrid's default
 ``127.0.0.1:20408``. Everything goes through ``labgrid-client``
-(``lab.coordination.LabClient``).
+(``lab.remote.coordination.LabClient``).
 
 As a command, it holds a place while another command runs::
 
-    python -m lab.placement --lg-env env/zc702-remote.yaml --fallback-qemu \\
+    python -m lab.remote.placement --lg-env env/zc702-remote.yaml --fallback-qemu \\
         --acquire-timeout 60 -- make nightly LG_ENV={env}
 
 ``{env}`` is replaced by the environment chosen; the command also gets
@@ -59,12 +59,18 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
+from lab.paths import QEMU_ENV, REPO_ROOT
+
 from .coordination import (
-    ClientError, LabClient, NotAllocated, call_timeout, format_tags, holding, parse_tags,
+    ClientError,
+    LabClient,
+    NotAllocated,
+    call_timeout,
+    format_tags,
+    holding,
+    parse_tags,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-QEMU_ENV = REPO_ROOT / "env" / "qemu.yaml"
 DEFAULT_COORDINATOR = "127.0.0.1:20408"
 DEFAULT_PLACE_TAGS = "board=zc702 health=good"
 RETRY_S = 1.0  # between attempts while the coordinator is unreachable or a place busy
@@ -331,7 +337,7 @@ def add_placement_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coordinator", metavar="HOST:PORT",
                         help="the labgrid coordinator (default: LG_COORDINATOR)")
     parser.add_argument("--health-check", action="store_true",
-                        help="boot OVM on the place first (lab.health); a failing place is set "
+                        help="boot OVM on the place first (lab.remote.health_ledger); a failing place is set "
                              "aside, counted, and tagged out after repeated failures")
 
 
@@ -341,7 +347,7 @@ def placed_from_args(env_file: Path, args: argparse.Namespace, *,
     """``placed`` with the choices of ``add_placement_arguments``'s options."""
     health = None
     if args.health_check:
-        from .health import placement_health_check
+        from .health_ledger import placement_health_check
 
         health = placement_health_check()
     with placed(env_file, fallback_qemu=args.fallback_qemu, acquire_timeout=args.acquire_timeout,
@@ -351,7 +357,7 @@ def placed_from_args(env_file: Path, args: argparse.Namespace, *,
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m lab.placement", description=__doc__,
+        prog="python -m lab.remote.placement", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "zc702-remote.yaml")
     add_placement_arguments(parser)

@@ -37,16 +37,15 @@ import os
 from pathlib import Path
 
 import attr
-from pexpect import TIMEOUT
-
 from labgrid.factory import target_factory
 from labgrid.step import steps
 from labgrid.strategy import StrategyError
+from pexpect import TIMEOUT
 
-from .console import TAIL_LINES_IN_ERRORS, ConsoleTimeout, ConsoleTranscript
+from lab.paths import REPO_ROOT
+
 from .strategy import BootError, OVMStrategy, Status
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from .transcript import TAIL_LINES_IN_ERRORS, ConsoleTimeout, ConsoleTranscript
 
 
 def _address(value: object) -> int | None:
@@ -148,7 +147,7 @@ class ZC702Strategy(OVMStrategy):
         return raw
 
     def _board_load_address(self) -> int:
-        from .firmware.loader import load_board
+        from lab.firmware.loader import load_board
 
         board = self.target.env.config.get_option("ovm_board", None) if self.target.env else None
         if not board:

@@ -7,7 +7,7 @@ board at all. Whatever it measures is QEMU's, labelled ``board_kind=qemu`` and
 ``timing=icount`` like any QEMU run; nothing about it says anything about a
 ZC702.
 
-Run as ``python -m lab.virtual_board --image ELF --serial-port P --power-port Q
+Run as ``python -m lab.remote.virtual_board --image ELF --serial-port P --power-port Q
 [--lg-env env/qemu.yaml]``. It serves, on 127.0.0.1 only:
 
 - **the serial port**, a raw TCP server on port P, for labgrid's
@@ -56,14 +56,13 @@ from urllib.parse import urlparse
 
 import attr
 import requests
-
 from labgrid.factory import target_factory
 
-from .provenance import icount_shift
-from .qemu_command import QemuMachine
-from .strategy import OVMStrategy, Status
+from lab.paths import default_lg_env
+from lab.target.provenance import icount_shift
+from lab.target.qemu_command import QemuMachine
+from lab.target.strategy import OVMStrategy, Status
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
 SEND_TIMEOUT_S = 5.0
 READ_CHUNK = 65536
@@ -425,12 +424,12 @@ class VirtualBoardStrategy(OVMStrategy):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.virtual_board",
+    parser = argparse.ArgumentParser(prog="python -m lab.remote.virtual_board",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--image", type=Path, required=True, help="the ELF a power-on boots")
     parser.add_argument("--serial-port", type=int, required=True, help="raw TCP serial port (0: any free)")
     parser.add_argument("--power-port", type=int, required=True, help="simplerest HTTP port (0: any free)")
-    parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "qemu.yaml",
+    parser.add_argument("--lg-env", type=Path, default=default_lg_env(),
                         help="labgrid environment whose QEMUDriver entry says how QEMU runs")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every HTTP request")
     args = parser.parse_args(argv)

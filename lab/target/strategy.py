@@ -14,13 +14,12 @@ import re
 from pathlib import Path
 
 import attr
-
 from labgrid.factory import target_factory
 from labgrid.step import step
 from labgrid.strategy import Strategy, StrategyError, never_retry
 
 from .banner import BANNER_PATTERN, NATIVE_BANNER_PATTERN, Banner, NativeBanner
-from .console import ConsoleTimeout, ConsoleTranscript
+from .transcript import ConsoleTimeout, ConsoleTranscript
 
 
 class Status(enum.Enum):

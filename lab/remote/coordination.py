@@ -3,8 +3,8 @@
 labgrid (26.x, gRPC coordinator) keeps places and reservations; a client is
 ``labgrid-client -x HOST:PORT``. This module's ``LabClient`` runs those
 commands for the whole lab (the lab's tests, the parallel runner
-``lab.parallel``, a run's placement ``lab.placement`` and board health
-``lab.health``), and it writes the two configuration files of a networked
+``lab.parallel``, a run's placement ``lab.remote.placement`` and board health
+``lab.remote.health_ledger``), and it writes the two configuration files of a networked
 board: the exporter's (what a machine offers) and the client's environment
 (how a test drives a place).
 
@@ -295,7 +295,7 @@ def holding(client: LabClient, tags: Mapping[str, str], *,
 
 @dataclass(frozen=True)
 class VirtualBoardPorts:
-    """Where a virtual board (``lab.virtual_board``) listens, on 127.0.0.1."""
+    """Where a virtual board (``lab.remote.virtual_board``) listens, on 127.0.0.1."""
 
     group: str  # its resource group in the exporter
     serial_port: int
@@ -352,7 +352,7 @@ def client_env(place: str, coordinator: str, *, ovm_board: str, image: Path | No
             },
         },
         "options": {"coordinator_address": coordinator, "ovm_board": ovm_board},
-        "imports": ["lab.strategy", "lab.virtual_board"],
+        "imports": ["lab.target.strategy", "lab.remote.virtual_board"],
     }
     if image is not None:
         env["images"] = {"ovm": str(Path(image).resolve())}

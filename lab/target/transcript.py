@@ -15,9 +15,8 @@ import threading
 import time
 from typing import Pattern
 
-from pexpect import TIMEOUT
-
 from labgrid.protocol import ConsoleProtocol
+from pexpect import TIMEOUT
 
 READ_TIMEOUT_S = 0.05
 TAIL_LINES_IN_ERRORS = 60

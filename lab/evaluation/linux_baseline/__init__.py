@@ -32,11 +32,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from lab.records import ParsedRecords, Rejected, parse_records
+from lab.paths import QEMU_ENV, REPO_ROOT
+from lab.target.records import ParsedRecords, Rejected, parse_records
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LINUX_DIR = REPO_ROOT / "build" / "linux-armhf"
-DEFAULT_ENV = REPO_ROOT / "env" / "qemu.yaml"
+DEFAULT_ENV = QEMU_ENV
 SOURCE = Path(__file__).with_name("ctxsw.c")
 SERIES = "context_switch.linux"
 CROSS_CC = "arm-linux-gnueabihf-gcc"
@@ -197,7 +197,7 @@ def build_initramfs(files: LinuxFiles, program: Path, out: Path | None = None) -
 
 def icount_shift_from_env(env_file: Path = DEFAULT_ENV) -> int:
     """The -icount shift OVM is measured with (QEMUDriver extra_args), so both figures agree."""
-    from lab.qemu_command import QemuMachine
+    from lab.target.qemu_command import QemuMachine
 
     args = QemuMachine.from_env(env_file).extra_args
     for option, value in zip(args, args[1:]):
@@ -287,7 +287,7 @@ def measure(icount_shift: int | None = None, *, env_file: Path = DEFAULT_ENV,
             linux_dir: Path = LINUX_DIR, timeout: float = 180.0) -> LinuxBaseline:
     """Build, boot and measure once. ``icount_shift`` defaults to the environment's, so the
     baseline is in the same virtual time as OVM's figures."""
-    from lab.qemu_command import QemuMachine
+    from lab.target.qemu_command import QemuMachine
 
     files = linux_files(linux_dir)
     program = build_program(linux_dir)

@@ -32,15 +32,16 @@ from typing import Any
 import yaml
 from labgrid import Environment
 
-from .console import ConsoleTimeout
-from .firmware.build import build
-from .firmware.errors import BuildError, ConfigError
-from .firmware.loader import load_board, load_scenario
-from .firmware.runtime import runtime_request
-from .host_console import HostConsole, HostError, HostInfo
-from .strategy import StrategyError
+from lab.firmware.build import build
+from lab.firmware.errors import BuildError, ConfigError
+from lab.firmware.loader import load_board, load_scenario
+from lab.firmware.runtime import runtime_request
+from lab.paths import REPO_ROOT, default_lg_env
+from lab.target.strategy import StrategyError
+from lab.target.transcript import ConsoleTimeout
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from .console import HostConsole, HostError, HostInfo
+
 DEFAULT_SCENARIO = "io-proxy"
 DEFAULT_LOG = REPO_ROOT / "reports" / "out" / "host" / "console.log"
 READY_TIMEOUT_S = 30.0
@@ -163,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lab.host", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "qemu.yaml")
+    parser.add_argument("--lg-env", type=Path, default=default_lg_env())
     parser.add_argument("--scenario", default=DEFAULT_SCENARIO,
                         help=f"a scenario with a host VM (default: {DEFAULT_SCENARIO})")
     parser.add_argument("--log", type=Path, default=DEFAULT_LOG,

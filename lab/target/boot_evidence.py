@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .console import ConsoleTranscript
+from .transcript import ConsoleTranscript
 
 PSR_MODE_MASK = 0x1F
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .model import MIB, VM, Board, Device, Level, Region, RtParams, RuntimeImage, VmIrq
-from .schema import At, format_size
+from .yaml_checks import At, format_size
 
 # A size that is a multiple of this gets this alignment, so that an HRT guest's
 # memory can be mapped with supersections (fewer TLB entries, fewer misses).

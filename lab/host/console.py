@@ -37,11 +37,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
-from .console import ConsoleTimeout, ConsoleTranscript
-from .firmware.limits import HYPERCALL_H, header_constants
-from .firmware.loader import load_board, load_scenario
-from .firmware.model import Board, Scenario
-from .firmware.runtime import runtime_request
+from lab.firmware.limits import HYPERCALL_H, header_constants
+from lab.firmware.loader import load_board, load_scenario
+from lab.firmware.model import Board, Scenario
+from lab.firmware.runtime import runtime_request
+from lab.target.transcript import ConsoleTimeout, ConsoleTranscript
 
 # How long one command may take: the host answers at once, but it shares its core.
 DEFAULT_TIMEOUT_S = 10.0

@@ -1,7 +1,7 @@
 """The loopback lab: a labgrid coordinator, virtual boards and an exporter on 127.0.0.1.
 
 Everything a distributed lab has, on one machine, for testing the lab itself
-(``lab.virtual_board`` says what a virtual board is and is not). Every
+(``lab.remote.virtual_board`` says what a virtual board is and is not). Every
 process runs in its own process group with its log in a directory of the
 caller's, on ports the kernel picked, and ``stop`` (or leaving the
 ``LoopbackLab`` context) kills each group, also after a failure.
@@ -21,11 +21,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.paths import QEMU_ENV, REPO_ROOT
+
 from .coordination import (
-    LabClient, VirtualBoardPorts, exporter_config, labgrid_tool, place_matches, write_yaml,
+    LabClient,
+    VirtualBoardPorts,
+    exporter_config,
+    labgrid_tool,
+    place_matches,
+    write_yaml,
 )
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 5.0
 LOG_TAIL_LINES = 30
@@ -136,7 +142,7 @@ def start_coordinator(log_dir: Path, attempts: int = 3) -> tuple[Service, str]:
 
 def start_virtual_board(group: str, image: Path, log_dir: Path, lg_env: Path) -> Service:
     """A virtual board on ports of its own choosing (``board_ports`` reads them once it is up)."""
-    return Service.start(group, [sys.executable, "-m", "lab.virtual_board", "--image", str(image),
+    return Service.start(group, [sys.executable, "-m", "lab.remote.virtual_board", "--image", str(image),
                                  "--serial-port", "0", "--power-port", "0", "--lg-env", str(lg_env)],
                          log_dir, cwd=REPO_ROOT)
 
@@ -181,7 +187,7 @@ class LoopbackLab:
     log_dir: Path
     image: Path
     boards: int = 2
-    lg_env: Path = REPO_ROOT / "env" / "qemu.yaml"
+    lg_env: Path = QEMU_ENV
     tags: Mapping[str, str] = field(default_factory=lambda: {"board": "virtual"})
     prefix: str = "vboard"
     exporter_name: str = "loopback"

@@ -1,0 +1,23 @@
+"""Where the lab's files are: the repository and the places every entry point defaults to.
+
+The one place the repository's root is computed; everything else names its
+files relative to these.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+OVM_DIR = REPO_ROOT / "ovm"
+ENV_DIR = REPO_ROOT / "env"
+QEMU_ENV = ENV_DIR / "qemu.yaml"
+REPORTS_OUT = REPO_ROOT / "reports" / "out"
+STORE_DIR = REPO_ROOT / "reports" / "store"
+
+
+def default_lg_env() -> Path:
+    """labgrid's own variable LG_ENV names the environment where no --lg-env does; else QEMU's."""
+    named = os.environ.get("LG_ENV")
+    return Path(named) if named else QEMU_ENV
