@@ -102,7 +102,7 @@ mon_fiq:
 	ldr	r8, [r4, r7, lsl #2]		@ r8 = the line's target vCPU on this core
 	cmp	r8, sp
 	bne	fiq_other			@ another vCPU's (or OVM's own)
-	ldrd	r8, r9, [sp, #ARCH_REGS_PC]		@ r8 = guest pc, r9 = guest cpsr
+	ldrd	r8, r9, [sp, #ARCH_REGS_PC]	@ r8 = guest pc, r9 = guest cpsr
 	tst	r9, #PSR_I
 	bne	fiq_slow			@ the guest masks IRQs: it waits in C's queue
 	pend_line sp
