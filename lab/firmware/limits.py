@@ -26,7 +26,7 @@ def header_constants(header: Path) -> dict[str, int]:
     text = _code(header)
     values = {
         name: int(value, 0)
-        for name, value in re.findall(rf"^#define\s+(\w+)\s+({_NUMBER})[uU]?\s*$", text,
+        for name, value in re.findall(rf"^#define\s+(\w+)\s+({_NUMBER})[uUlL]*\s*$", text,
                                       re.MULTILINE)
     }
     for body in re.findall(r"\benum\s+\w+\s*\{(.*?)\}", text, re.DOTALL):

@@ -10,21 +10,8 @@
 #include <core/console.h>
 #include <core/irq.h>
 #include <core/vm.h>
-#include <stddef.h>
 
 struct irq_lines irq_lines[OVM_MAX_CORES];
-
-_Static_assert(offsetof(struct vcpu, regs) == 0, "monitor.S frame");
-_Static_assert(offsetof(struct vcpu, virq.pending) == VCPU_VIRQ_PENDING, "irq_layout.h");
-_Static_assert(offsetof(struct vcpu, lines) == VCPU_IRQ_LINES, "irq_layout.h");
-_Static_assert(offsetof(struct vcpu, se.level) == VCPU_SE_LEVEL, "irq_layout.h");
-_Static_assert(sizeof(((struct vcpu *)0)->se.level) == 1, "irq_layout.h: ldrb");
-_Static_assert(LEVEL_NRT == RT_LEVEL_NRT, "irq_layout.h");
-_Static_assert(IRQ_LINES_COUNT == VIRQ_HW_LINES, "irq_layout.h");
-_Static_assert(offsetof(struct irq_lines, gicc) == IRQ_LINES_GICC, "irq_layout.h");
-_Static_assert(offsetof(struct irq_lines, gicd_icenabler) == IRQ_LINES_ICENABLER, "irq_layout.h");
-_Static_assert(offsetof(struct irq_lines, fast_deliveries) == IRQ_LINES_FAST_DELIVERIES,
-	       "irq_layout.h");
 
 void irq_routes_init(u32 core)
 {

@@ -8,34 +8,38 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.firmware.limits import CONFIG_H, c_define
+
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = (
     REPO / "testcases" / "core" / "harness.c",
     REPO / "ovm" / "core" / "sched.c",
     REPO / "ovm" / "core" / "admission.c",
 )
-NEVER = 0xFFFF_FFFF_FFFF_FFFF
-ADMISSION_MAX_TASKS = 8
+SCHED_H = REPO / "ovm" / "core" / "inc" / "core" / "sched.h"
+ADMISSION_H = REPO / "ovm" / "core" / "inc" / "core" / "admission.h"
+NEVER = c_define(SCHED_H, "SCHED_NEVER")
+ADMISSION_MAX_TASKS = c_define(ADMISSION_H, "ADMISSION_MAX_TASKS")
 
 
 class Level(enum.IntEnum):
     """enum rt_level."""
 
-    HRT = 0
-    SRT = 1
-    NRT = 2
+    HRT = c_define(CONFIG_H, "LEVEL_HRT")
+    SRT = c_define(CONFIG_H, "LEVEL_SRT")
+    NRT = c_define(CONFIG_H, "LEVEL_NRT")
 
 
 class Status(enum.IntEnum):
     """enum sched_status."""
 
-    OK = 0
-    E_OCCUPIED = -1
-    E_NOT_EMPTY = -2
-    E_FULL = -3
-    E_INVAL = -4
-    E_OVERLOAD = -5
-    E_LEVEL = -6
+    OK = c_define(SCHED_H, "SCHED_OK")
+    E_OCCUPIED = c_define(SCHED_H, "SCHED_E_OCCUPIED")
+    E_NOT_EMPTY = c_define(SCHED_H, "SCHED_E_NOT_EMPTY")
+    E_FULL = c_define(SCHED_H, "SCHED_E_FULL")
+    E_INVAL = c_define(SCHED_H, "SCHED_E_INVAL")
+    E_OVERLOAD = c_define(SCHED_H, "SCHED_E_OVERLOAD")
+    E_LEVEL = c_define(SCHED_H, "SCHED_E_LEVEL")
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,9 @@ class Core:
 
     def admission(self, tasks: list[tuple[int, int, int]]) -> CAdmission:
         """edf_admission over (deadline, period, budget) tuples."""
+        # harness.c answers -1 to more, which would read as schedulable.
+        if len(tasks) > ADMISSION_MAX_TASKS:
+            raise ValueError(f"harness.c takes at most {ADMISSION_MAX_TASKS} tasks")
         array = ctypes.c_uint64 * max(len(tasks), 1)
         deadlines = array(*(task[0] for task in tasks))
         periods = array(*(task[1] for task in tasks))

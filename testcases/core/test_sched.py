@@ -8,7 +8,7 @@ import pytest
 from edf_model import IDLE, NRT, SrtTask, Trace, simulate, srt_label
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from ovmcore import Core, Level, Status
+from ovmcore import NEVER, Core, Level, Status
 
 CORE = 0
 SLICE = 7
@@ -260,7 +260,7 @@ def test_blocking_and_waking_leave_an_idle_core_idle_until_then(core: Core) -> N
     assert core.pick(0, 0) == a
     core.block(a, 1)
     assert core.pick(0, 1) is None
-    assert core.next_event(0) == 0xFFFF_FFFF_FFFF_FFFF
+    assert core.next_event(0) == NEVER
     assert core.runtime(a) == 1
     core.unblock(a)
     assert core.pick(0, 100) == a
@@ -273,7 +273,7 @@ def test_tickless_nrt_wakes_at_the_slice_end_only_when_another_waits(core: Core)
     a = core.attach(0, Level.NRT)
     core.update(0, 0)
     assert core.pick(0, 0) == a
-    assert core.next_event(0) == 0xFFFF_FFFF_FFFF_FFFF
+    assert core.next_event(0) == NEVER
     core.reset(1, SLICE, 1)
     a, b = core.attach(0, Level.NRT), core.attach(0, Level.NRT)
     core.update(0, 3)

@@ -6,7 +6,7 @@
  * (the same vCPU or another one), which is popped and returned to with RFE.
  */
 #include <arch/layout.h>
-#include <core/irq_layout.h>
+#include <asm_defs.h>
 
 #define GICC_IAR 0x0c
 #define GICC_EOIR 0x10
@@ -102,7 +102,7 @@ mon_fiq:
 	ldr	r8, [r4, r7, lsl #2]		@ r8 = the line's target vCPU on this core
 	cmp	r8, sp
 	bne	fiq_other			@ another vCPU's (or OVM's own)
-	ldrd	r8, r9, [sp, #52]		@ r8 = guest pc, r9 = guest cpsr
+	ldrd	r8, r9, [sp, #ARCH_REGS_PC]	@ r8 = guest pc, r9 = guest cpsr
 	tst	r9, #PSR_I
 	bne	fiq_slow			@ the guest masks IRQs: it waits in C's queue
 	pend_line sp
@@ -128,7 +128,7 @@ mon_fiq:
 	and	r3, r10, #SCTLR_EE
 	orr	r9, r9, r3, lsr #16		@ E from SCTLR.EE
 	add	r8, r11, #0x18			@ r8 = the guest's IRQ vector
-	strd	r8, r9, [sp, #52]
+	strd	r8, r9, [sp, #ARCH_REGS_PC]
 	pop	{r0-r12}
 	rfeia	sp!
 

@@ -1,13 +1,12 @@
 #ifndef CORE_IRQ_H
 #define CORE_IRQ_H
 
-#include <core/irq_layout.h>
 #include <core/vm.h>
 
-/* One core's routing, as the monitor's FIQ fast path reads it (core/irq_layout.h). */
+/* One core's routing, as the monitor's FIQ fast path reads it (arch/armv7/asm_defs.c). */
 struct irq_lines {
 	/* The vCPU each line goes to on this core; its address is also its frame's. */
-	struct vcpu *targets[IRQ_LINES_COUNT];
+	struct vcpu *targets[VIRQ_HW_LINES];
 	/* The arch's GIC CPU interface and distributor clear-enable registers. */
 	u32 gicc;
 	u32 gicd_icenabler;

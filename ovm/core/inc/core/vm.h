@@ -42,7 +42,7 @@ struct irq_lines;
 
 struct vcpu {
 	/* First member: monitor.S saves the guest straight into it. Then what its
-	 * FIQ fast path reads next to the frame (core/irq_layout.h). */
+	 * FIQ fast path reads next to the frame (arch/armv7/asm_defs.c). */
 	struct arch_regs regs;
 	struct virq virq;
 	struct irq_lines *lines;

@@ -62,7 +62,7 @@ void arch_kick_init(void);
 void arch_kick(u32 core);
 u32 arch_kick_irq(void);
 
-/* The GIC addresses the monitor's FIQ fast path uses (core/irq_layout.h). */
+/* The GIC addresses the monitor's FIQ fast path uses (core/irq.h). */
 void arch_irq_fast_regs(u32 *gicc, u32 *gicd_icenabler);
 
 /* Emulate an IRQ exception into the running guest (its banked registers are live). */

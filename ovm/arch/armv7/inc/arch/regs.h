@@ -14,9 +14,8 @@ struct arch_regs {
 	u32 cpsr;
 };
 
-#define ARCH_REGS_SIZE (15 * 4)
-
-_Static_assert(sizeof(struct arch_regs) == ARCH_REGS_SIZE, "monitor.S frame layout");
+/* The instructions, not C, fix the frame: 13 registers pushed below the 2 words SRS stores. */
+_Static_assert(sizeof(struct arch_regs) == (13 + 2) * 4, "monitor.S frame layout");
 
 /*
  * The rest of a non-secure vCPU: what is banked per mode (and shared between
@@ -37,7 +36,7 @@ struct arch_context {
 	u32 tpidrurw, tpidruro, tpidrprw, csselr;
 };
 
-#define ARCH_CONTEXT_WORDS 40
-_Static_assert(sizeof(struct arch_context) == ARCH_CONTEXT_WORDS * 4, "context.S layout");
+/* The words context.S moves, one instruction (or register of a list) each. */
+_Static_assert(sizeof(struct arch_context) == 40 * 4, "context.S layout");
 
 #endif
