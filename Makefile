@@ -15,7 +15,7 @@ LAB_ARGS ?=
 
 PY := .venv/bin/python
 
-.PHONY: all setup firmware firmware-all lab nightly test debug check-config clean
+.PHONY: all setup firmware firmware-all lab nightly test lint debug check-config clean
 
 all: firmware
 
@@ -41,7 +41,12 @@ lab: firmware-all
 nightly: firmware-all
 	$(PY) -m lab.nightly --lg-env $(LG_ENV) $(NIGHTLY_ARGS)
 
-test: firmware-all
+# The Python of lab/ is held to the C's standard: lint (ruff) and types (mypy), findings fail.
+lint: setup
+	$(PY) -m ruff check lab
+	$(PY) -m mypy
+
+test: firmware-all lint
 	$(PY) -m pytest --lg-env $(LG_ENV) --junitxml=build/test-results.xml $(PYTEST_ARGS)
 
 debug: firmware

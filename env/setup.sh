@@ -145,6 +145,6 @@ want=$(sha256sum "$repo/pyproject.toml" | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   say "installing Python packages from pyproject.toml into .venv"
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -e "$repo"
+  "$venv/bin/python" -m pip install -q -e "$repo[test]"
   echo "$want" >"$stamp"
 fi

@@ -142,7 +142,10 @@ def run_experiment(
     strategy.transition(state)
     transcript = strategy.transcript
     assert transcript is not None
-    build_id = strategy.banner.build if strategy.banner else strategy.native_banner.build
+    banner = strategy.banner or strategy.native_banner
+    if banner is None:
+        raise EvaluationError(f"{experiment.name}: the image reached {state} without a banner")
+    build_id = banner.build
     try:
         lines = {
             key: transcript.wait_for(pattern, experiment.timeout_s,

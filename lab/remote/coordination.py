@@ -100,6 +100,13 @@ class Reservation:
     filters: str
     place: str | None  # the allocated place, once allocated
 
+    @property
+    def allocated_place(self) -> str:
+        """The place of a reservation that has one (``holding`` yields only such)."""
+        if self.place is None:
+            raise ValueError(f"reservation {self.token} ({self.state}) has no place")
+        return self.place
+
 
 @dataclass(frozen=True)
 class PlaceInfo:

@@ -241,6 +241,8 @@ def placement_health_check(*, threshold: int = DEFAULT_THRESHOLD, log_dir: Path 
     place just acquired, tags it out on the coordinator after ``threshold``."""
 
     def check(placement: Placement) -> tuple[bool, str]:
+        if placement.place is None or placement.client is None:
+            return False, "not a place of a labgrid coordinator: nothing to check"
         with placement.in_environ():
             result = check_place(placement.env_file, placement.place, threshold=threshold,
                                  log_dir=log_dir, tagger=CoordinatorTags(placement.client))

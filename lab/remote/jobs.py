@@ -106,9 +106,12 @@ def prepare(jobs: Sequence[Job], board: str, repo_root: Path) -> list[Job]:
         if job.experiment:
             chosen = experiment(job.experiment)
             if chosen.native_program:
-                image = build_native(board, chosen.native_program, LATENCY_ARGS, repo_root=repo_root).elf
-            else:
+                image = build_native(board, chosen.native_program, LATENCY_ARGS,
+                                     repo_root=repo_root).elf
+            elif chosen.scenario:
                 image = build(board, chosen.scenario, repo_root=repo_root).elf
+            else:
+                raise ValueError(f"experiment {chosen.name}: neither a scenario nor a program")
         elif job.scenario:
             image = build(board, job.scenario, repo_root=repo_root).elf
         else:

@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from lab.paths import QEMU_ENV, REPO_ROOT
@@ -132,12 +133,12 @@ def start_coordinator(log_dir: Path, attempts: int = 3) -> tuple[Service, str]:
         service = Service.start("coordinator", [labgrid_tool("labgrid-coordinator"), "-l", address],
                                 log_dir, cwd=workdir)
         try:
-            service.wait_for(lambda: _listening(port), f"the coordinator listening on {address}")
+            service.wait_for(partial(_listening, port), f"the coordinator listening on {address}")
             return service, address
         except RuntimeError as failed:
             service.stop()
             error = failed
-    raise error
+    raise error or RuntimeError("no attempt to start the coordinator (attempts < 1)")
 
 
 def start_virtual_board(group: str, image: Path, log_dir: Path, lg_env: Path) -> Service:

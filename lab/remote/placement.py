@@ -308,7 +308,7 @@ def _acquire_once(client: LabClient, spec: RemoteSpec, env_file: Path,
                 holding(client, spec.tags, timeout=max(0.1, deadline - time.monotonic())))
         except NotAllocated:
             return None  # cancelled by holding
-        place, token = reservation.place, reservation.token
+        place, token = reservation.allocated_place, reservation.token
     return Placement(env_file, env_file, "zc702", False, f"acquired place {place}",
                      place=place, coordinator=spec.coordinator, token=token, client=client,
                      held=held)

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from getpass import getuser
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from lab.paths import REPO_ROOT
 from lab.target.provenance import git_commit
@@ -123,9 +123,11 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
                                       stderr=log, text=True, cwd=repo_root, start_new_session=True,
                                       bufsize=1)
             processes.append(worker)
+    requests, replies = worker.stdin, worker.stdout
+    assert requests is not None and replies is not None  # Popen(stdin=PIPE, stdout=PIPE)
     place = None
     try:
-        hello = _receive(worker)
+        hello = _receive(worker, replies)
         if "ready" not in hello:
             raise RuntimeError(hello.get("fatal", "the worker stopped before holding a place"))
         place = hello["ready"]["place"]
@@ -138,9 +140,9 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
             except queue.Empty:
                 break
             progress(f"[parallel] {job.name} on {place}")
-            worker.stdin.write(json.dumps({"job": asdict(job)}) + "\n")
-            worker.stdin.flush()
-            reply = _receive(worker)
+            requests.write(json.dumps({"job": asdict(job)}) + "\n")
+            requests.flush()
+            reply = _receive(worker, replies)
             if "result" not in reply:
                 with lock:
                     run.results[job.name] = JobResult(job.name, place, user, False, reply.get(
@@ -158,7 +160,7 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
         progress(f"[parallel] {user}: {error}")
     finally:
         try:
-            worker.stdin.close()  # no more jobs: the worker powers off, releases, cancels
+            requests.close()  # no more jobs: the worker powers off, releases, cancels
         except OSError:
             pass
         try:
@@ -171,8 +173,8 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
         worker.wait()
 
 
-def _receive(worker: subprocess.Popen) -> dict[str, Any]:
-    line = worker.stdout.readline()
+def _receive(worker: subprocess.Popen[str], replies: IO[str]) -> dict[str, Any]:
+    line = replies.readline()
     if not line:
         return {"fatal": f"the worker exited (status {worker.wait()}) without answering"}
     return json.loads(line)

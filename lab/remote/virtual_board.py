@@ -197,6 +197,7 @@ class VirtualBoard:
     def power_on(self) -> None:
         with self._lock:
             if self.powered:
+                assert self._qemu is not None  # powered
                 log.info("power on: already on (QEMU pid %d)", self._qemu.pid)
                 return
             self._reap()
@@ -246,6 +247,7 @@ class VirtualBoard:
         self._qemu, self._pumps = None, []
 
     def _pump_output(self, qemu: subprocess.Popen[bytes]) -> None:
+        assert qemu.stdout is not None  # power_on's Popen(stdout=PIPE)
         fd = qemu.stdout.fileno()
         while True:
             try:
@@ -260,13 +262,14 @@ class VirtualBoard:
             log.warning("QEMU pid %d exited by itself with status %d (the board is off)", qemu.pid, code)
 
     def _pump_stderr(self, qemu: subprocess.Popen[bytes]) -> None:
+        assert qemu.stderr is not None  # power_on's Popen(stderr=PIPE)
         for line in iter(qemu.stderr.readline, b""):
             log.warning("qemu: %s", line.decode(errors="replace").rstrip())
 
     def _to_qemu(self, data: bytes) -> None:
         with self._lock:
             qemu = self._qemu
-        if qemu is None or qemu.poll() is not None:
+        if qemu is None or qemu.poll() is not None or qemu.stdin is None:
             return  # typing into a board that is off
         try:
             qemu.stdin.write(data)

@@ -50,6 +50,8 @@ def _run_job(job: Job, strategy, board: str, repo_root: Path, out_dir: Path, pla
                               out_dir / "workers" / "logs", log)
         return JobResult(job.name, place, user, True, build=done.build, console=done.console,
                          lines=done.lines, wall_s=done.wall_s)
+    if job.image is None:
+        raise ValueError(f"job {job.name}: no image (the runner builds one before it starts)")
     strategy.select_image(Path(job.image))
     strategy.transition("ovm")
     transcript = strategy.transcript
@@ -111,7 +113,7 @@ def worker_main(args: argparse.Namespace) -> int:
     ready = False
     try:
         with holding(client, tags, timeout=args.reservation_timeout) as reservation:
-            place = reservation.place
+            place = reservation.allocated_place
             print(f"[worker {args.user}] holding {place}", file=sys.stderr, flush=True)
             # A template names its place as env/zc702-remote.yaml does: !template $LG_PLACE
             os.environ["LG_PLACE"] = place

@@ -498,7 +498,8 @@ def sync(store: ResultStore, config: InfluxConfig, progress: Progress = print, *
                 started = time.monotonic()
                 run_written = 0
 
-                def after_batch(written: int, total: int, run_id: str = run_id) -> None:
+                def after_batch(written: int, total: int, run_id: str = run_id,
+                                batches: int = batches) -> None:
                     nonlocal run_written
                     result.points += written - run_written
                     run_written = written

@@ -230,7 +230,7 @@ def latency_plot(values: np.ndarray, series: Shown, run: RunInfo) -> str:
     figure = Figure(figsize=(7.5, 3.2))
     axes = figure.add_subplot()
     # Bars with gaps: under icount latencies are discrete (one bar per tick), as in the paper.
-    axes.hist(values, bins=histogram_edges(values), log=True, histtype="bar", rwidth=0.85,
+    axes.hist(values, bins=histogram_edges(values).tolist(), log=True, histtype="bar", rwidth=0.85,
               color="#4a7ab5")
     worst = float(values.max())
     axes.axvline(worst, color="#c0392b", linestyle="--", linewidth=1)
@@ -249,7 +249,7 @@ def switch_plot(values: Mapping[str, np.ndarray], run: RunInfo) -> str:
     figure = Figure(figsize=(7.5, 3.4))
     axes = figure.add_subplot()
     everything = np.concatenate(list(values.values()))
-    edges = histogram_edges(everything)
+    edges = histogram_edges(everything).tolist()
     for series, colour in zip(SWITCH_SERIES, SWITCH_COLOURS):
         if series.id in values:
             data = values[series.id]

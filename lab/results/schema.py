@@ -53,6 +53,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -123,7 +124,7 @@ def _field_value(value: float | int | str) -> str:
     return f'"{text}"'
 
 
-def _tags(run: RunInfo, row: object) -> dict[str, str]:
+def _tags(run: RunInfo, row: Any) -> dict[str, str]:
     return {
         "board": run.board, "board_kind": run.board_kind, "timing": run.timing,
         "scenario": str(row.scenario), "test": str(row.test), "vm": str(row.vm),
@@ -139,7 +140,7 @@ def sample_points(run: RunInfo, samples: pd.DataFrame) -> Iterator[Point]:
             "value_ns": float(row.value_ns), "seq": int(row.seq),
             "run_id": run.run_id, "commit": run.commit,
         }
-        if per_instruction is not None:
+        if per_instruction is not None and run.icount_shift is not None:
             fields["instructions"] = float(row.value_ns) / per_instruction
             fields["icount_shift"] = int(run.icount_shift)
         yield Point(str(row.measurement), _tags(run, row), fields, run.started_ns + int(row.seq))

@@ -41,8 +41,10 @@ def stats(values_ns: np.ndarray, timebase: Timebase) -> dict[str, object]:
     }
     if timebase.icount_shift is not None:
         per_instruction = float(2**timebase.icount_shift)
+        in_ns = {"min": values.min(), "mean": values.mean(), "max": values.max(),
+                 "p99": np.percentile(values, 99)}
         figures["instructions"] = {
-            key: _round(figures[key] / per_instruction) for key in ("min", "mean", "max", "p99")
+            key: _round(_round(value) / per_instruction) for key, value in in_ns.items()
         }
     return figures
 

@@ -10,6 +10,7 @@ import re
 import shlex
 import subprocess
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 
 from labgrid import Target
@@ -31,7 +32,7 @@ class Provenance:
 
 def icount_shift(qemu_extra_args: str) -> int | None:
     args = shlex.split(qemu_extra_args)
-    for flag, value in zip(args, args[1:]):
+    for flag, value in pairwise(args):
         if flag == "-icount":
             match = ICOUNT_SHIFT.search(value)
             if match:

@@ -104,7 +104,7 @@ class ZC702Strategy(OVMStrategy):
     }
 
     # None: OVM's link address from the board file of options.ovm_board.
-    load_address = attr.ib(default=None, converter=_address)
+    load_address: int | None = attr.ib(default=None, converter=_address)
     # The key under the environment's images: that names the default image.
     image = attr.ib(default="ovm", validator=attr.validators.instance_of(str))
     # How long tftpboot may take to come back to U-Boot's prompt.

@@ -28,6 +28,12 @@ def test_make_test_runs_pytest_with_the_qemu_environment():
     assert "-m pytest --lg-env env/qemu.yaml" in dry_run("test")
 
 
+def test_make_test_checks_lab_with_ruff_and_mypy_first():
+    commands = dry_run("test")
+    assert "-m ruff check lab" in commands and "-m mypy" in commands
+    assert commands.index("-m mypy") < commands.index("-m pytest")
+
+
 def test_every_target_sets_up_first():
     for target in ("firmware", "lab", "test", "debug"):
         assert "env/setup.sh" in dry_run(target)

@@ -28,6 +28,7 @@ import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -200,7 +201,7 @@ def icount_shift_from_env(env_file: Path = DEFAULT_ENV) -> int:
     from lab.target.qemu_command import QemuMachine
 
     args = QemuMachine.from_env(env_file).extra_args
-    for option, value in zip(args, args[1:]):
+    for option, value in pairwise(args):
         if option == "-icount" and (match := ICOUNT_SHIFT.search(value)):
             return int(match[1])
     raise BaselineError(f"{env_file}: QEMUDriver extra_args has no -icount shift=N")
