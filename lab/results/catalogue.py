@@ -125,6 +125,20 @@ SERIES: tuple[Series, ...] = (
 # Scalar measurements and their sections in summary.json.
 SCALAR_SECTIONS = {"deadline": "deadline", "console": "console_sharing"}
 
+# The console's figures and how they read, whichever VM they are of.
+CONSOLE_LABELS = {
+    "lines": "lines written", "line_bytes": "bytes per line",
+    "max_delay_ns": "longest wait of a line for the UART [ns]",
+    "bound_ns": "bound the sharing promises within the share [ns]",
+    "throttled": "writes refused (over the share)", "jobs": "jobs",
+    "refused_jobs": "jobs with a write refused",
+}
+# Each console VM's figures: the quiet VM is held to the bound, the chatty one is refused.
+CONSOLE_FIELDS = {
+    "quiet": ("lines", "line_bytes", "max_delay_ns", "bound_ns", "throttled"),
+    "chatty": ("lines", "line_bytes", "max_delay_ns", "throttled", "jobs", "refused_jobs"),
+}
+
 FIGURES: tuple[Figure, ...] = (
     Figure("deadline", "schedulable", "periods", "periods"),
     Figure("deadline", "schedulable", "misses", "deadline misses",
@@ -137,18 +151,10 @@ FIGURES: tuple[Figure, ...] = (
            "overload misses not detected", derived=True),
     Figure("deadline", "overload", "max_detect_ns",
            "worst detection delay [ns after the deadline]", "overload detection delay, worst"),
-    Figure("console", "quiet", "lines", "lines written"),
-    Figure("console", "quiet", "line_bytes", "bytes per line"),
-    Figure("console", "quiet", "max_delay_ns", "longest wait of a line for the UART [ns]",
-           "console: quiet VM's line wait, worst"),
-    Figure("console", "quiet", "bound_ns", "bound the sharing promises within the share [ns]"),
-    Figure("console", "quiet", "throttled", "writes refused (over the share)"),
-    Figure("console", "chatty", "lines", "lines written"),
-    Figure("console", "chatty", "line_bytes", "bytes per line"),
-    Figure("console", "chatty", "max_delay_ns", "longest wait of a line for the UART [ns]"),
-    Figure("console", "chatty", "throttled", "writes refused (over the share)"),
-    Figure("console", "chatty", "jobs", "jobs"),
-    Figure("console", "chatty", "refused_jobs", "jobs with a write refused"),
+    *(Figure("console", vm, field, CONSOLE_LABELS[field],
+             "console: quiet VM's line wait, worst"
+             if (vm, field) == ("quiet", "max_delay_ns") else None)
+      for vm, fields in CONSOLE_FIELDS.items() for field in fields),
 )
 
 SAMPLE_MEASUREMENTS: tuple[str, ...] = tuple(dict.fromkeys(s.measurement for s in SERIES))
@@ -158,10 +164,10 @@ STAT_WORDS = {"max": "worst", "p99": "p99", "mean": "mean"}
 
 
 def series(measurement: str, key: str) -> Series:
-    for candidate in SERIES:
-        if (candidate.measurement, candidate.key) == (measurement, key):
-            return candidate
-    raise KeyError(f"no series {measurement}/{key} in the catalogue")
+    found = {s.id: s for s in SERIES}.get(f"{measurement}/{key}")
+    if found is None:
+        raise KeyError(f"no series {measurement}/{key} in the catalogue")
+    return found
 
 
 def in_group(group: str) -> tuple[Series, ...]:
@@ -170,10 +176,7 @@ def in_group(group: str) -> tuple[Series, ...]:
 
 def by_level(measurement: str, level: str) -> Series | None:
     """The series a sample of ``measurement`` with this level tag belongs to."""
-    for candidate in SERIES:
-        if candidate.measurement == measurement and candidate.level == level:
-            return candidate
-    return None
+    return {(s.measurement, s.level): s for s in SERIES}.get((measurement, level))
 
 
 def figures_of(measurement: str) -> tuple[Figure, ...]:

@@ -65,10 +65,6 @@ class Shown:
     id: str
     label: str
 
-    @property
-    def key(self) -> str:
-        return self.id.split("/", 1)[1]
-
     @classmethod
     def of(cls, series: catalogue.Series) -> "Shown":
         return cls(series.id, series.plot_label)
@@ -438,14 +434,15 @@ def switch_section(values: Mapping[str, np.ndarray], stats: pd.DataFrame, run: R
     rows = _stats_rows(SWITCH_SERIES, stats, SWITCH_STATS, units)
     linux = "context_switch/linux"
     for series in SWITCH_SERIES[:2]:
-        name = f"ratio/{series.key}"
+        key = series.id.split("/", 1)[1]
+        name = f"ratio/{key}"
         label = f"mean ratio: {series.label} / Linux"
         if series.id in stats.index and linux in stats.index:
             ratio = float(stats.loc[series.id, "mean"]) / float(stats.loc[linux, "mean"])
             rows.append(f'<tr data-series="{name}"><th>{esc(label)}</th>'
                         f'{_cell("ratio", "ratio", ratio, f"{ratio:.3f}")}'
                         f'<td colspan="{len(SWITCH_STATS) * len(units)}">'
-                        f"{esc(_paper_ratio(paper) if series.key == 'ovm' else '')}</td></tr>")
+                        f"{esc(_paper_ratio(paper) if key == 'ovm' else '')}</td></tr>")
         else:
             rows.append(f'<tr data-series="{name}" class="missing"><th>{esc(label)}</th>'
                         f'<td colspan="{1 + len(SWITCH_STATS) * len(units)}">{NOT_MEASURED}'

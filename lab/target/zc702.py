@@ -97,8 +97,7 @@ class BoardTranscript(ConsoleTranscript):
 @attr.s(eq=False)
 class ZC702Strategy(OVMStrategy):
     bindings = {
-        "power": "PowerProtocol",
-        "console": "ConsoleProtocol",
+        **OVMStrategy.bindings,
         "uboot": "UBootDriver",
         "tftp": "TFTPProviderDriver",
     }

@@ -26,11 +26,16 @@ def test_ovm_maps_the_device_page_for_the_hrt_vm_only(passthrough):
     assert "vm1 nrt: 1 device" not in passthrough.transcript.text
 
 
+def _device_probe(transcript, vm: str):
+    """A VM's probe of the device page: its own page, the page below, output through OVM."""
+    return transcript.wait_for(
+        rf"^\[{vm}\] device (?P<base>0x[0-9a-f]+): (?P<own>\w+); "
+        r"page below it: (?P<below>\w+); output through OVM -> (?P<out>-?\d+)$", REPORT_S)
+
+
 def test_hrt_guest_drives_its_device_directly_with_no_ovm_entry(passthrough):
     t = passthrough.transcript
-    probe = t.wait_for(r"^\[hrt\] device (?P<base>0x[0-9a-f]+): (?P<own>\w+); "
-                       r"page below it: (?P<below>\w+); output through OVM -> (?P<out>-?\d+)$",
-                       REPORT_S)
+    probe = _device_probe(t, "hrt")
     assert (probe["own"], probe["below"]) == ("mapped", "fault")
     assert int(probe["out"]) == abi("OVM_E_PERM")
     report = t.wait_for(
@@ -43,9 +48,7 @@ def test_hrt_guest_drives_its_device_directly_with_no_ovm_entry(passthrough):
 
 def test_a_vm_not_given_the_device_faults_on_it_and_keeps_running(passthrough):
     t = passthrough.transcript
-    probe = t.wait_for(r"^\[nrt\] device (?P<base>0x[0-9a-f]+): (?P<own>\w+); "
-                       r"page below it: (?P<below>\w+); output through OVM -> (?P<out>-?\d+)$",
-                       REPORT_S)
+    probe = _device_probe(t, "nrt")
     assert (probe["own"], probe["below"]) == ("fault", "fault")
     assert int(probe["out"]) == abi("OVM_E_PERM")
     assert "FAULT" not in t.text
