@@ -139,12 +139,12 @@ if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
 fi
 
-# Reinstall only when pyproject.toml changed since the last install.
+# Reinstall only when pyproject.toml or the pinned versions changed since the last install.
 stamp="$venv/.ovm-lab-installed"
-want=$(sha256sum "$repo/pyproject.toml" | cut -d' ' -f1)
+want=$(cat "$repo/pyproject.toml" "$repo/env/constraints.txt" | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  say "installing Python packages from pyproject.toml into .venv"
+  say "installing Python packages from pyproject.toml into .venv, versions from env/constraints.txt"
   "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -e "$repo[test]"
+  "$venv/bin/python" -m pip install -q -c "$repo/env/constraints.txt" -e "$repo[test]"
   echo "$want" >"$stamp"
 fi

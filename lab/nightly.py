@@ -13,8 +13,10 @@ without a ZC702 runs on QEMU instead, its results tagged ``board_kind=qemu``
 and its trend the QEMU board's. The place is given back before the trend.
 
 Exit status: 0 no regression; 1 a regression (each printed, naming metric,
-runs and commits); 2 the run itself failed. Meant for cron or a systemd
-timer (README: "The nightly job").
+runs and commits); 2 the run itself failed (its partial files stay under
+``--out``/runs/, marked INCOMPLETE; ``--out``/latest still holds the last
+complete run); 130 interrupted; 143 terminated (SIGTERM). Meant for cron or a
+systemd timer (README: "The nightly job").
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from lab import exits
 from lab.evaluation.evaluate import evaluate_and_keep
 from lab.paths import REPO_ROOT, default_lg_env
 from lab.remote.placement import (
@@ -31,12 +34,11 @@ from lab.remote.placement import (
     placed_from_args,
 )
 from lab.results.influx import InfluxClient, InfluxConfig, InfluxError
+from lab.results.outputs import RunFailed, complete_or_abandoned
 from lab.results.store import DEFAULT_STORE, ResultStore
 from lab.results.trend import NoiseBand, detect, figures_frame
 from lab.results.trend_influx import figures_from_influx
 from lab.results.trend_report import render_trend_report
-
-EXIT_REGRESSION, EXIT_RUN_FAILED = 1, 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,33 +58,42 @@ def main(argv: list[str] | None = None) -> int:
                         help="only the trend over what is stored: no evaluation")
     add_placement_arguments(parser)
     args = parser.parse_args(argv)
+    return exits.run_command("nightly", lambda: _nightly(args))
 
+
+def _nightly(args: argparse.Namespace) -> int:
     board = None
     if not args.no_run:
         try:
             with placed_from_args(args.lg_env, args,
-                                  log=lambda line: print(line, flush=True)) as placement:
-                info = evaluate_and_keep(placement.env_file, args.out / "latest", args.store,
+                                  log=lambda line: print(line, flush=True)) as placement, \
+                    complete_or_abandoned(args.out / "latest", who="nightly") as run_dir:
+                info = evaluate_and_keep(placement.env_file, run_dir.path, args.store,
                                          source="nightly",
                                          progress=lambda line: print(line, flush=True))
         except PlacementError as error:
             print(f"[nightly] {error}", file=sys.stderr)
-            return EXIT_RUN_FAILED
-        if info is None:
-            return EXIT_RUN_FAILED
+            return exits.FAILED
+        except RunFailed as failed:
+            print(f"[nightly] run FAILED: {failed}", file=sys.stderr, flush=True)
+            return exits.FAILED
         board = info.board
+    return _trend(args, board)
+
+
+def _trend(args: argparse.Namespace, board: str | None) -> int:
     store = ResultStore(args.store)
     if args.source == "influxdb":
         config = InfluxConfig.load()
         if config is None:
             print("[nightly] --from influxdb, but no InfluxDB is configured", file=sys.stderr)
-            return EXIT_RUN_FAILED
+            return exits.FAILED
         try:
             with InfluxClient(config) as client:
                 frame = figures_from_influx(client, last=args.last, board=board)
         except InfluxError as error:
             print(f"[nightly] trend from InfluxDB failed: {error}", file=sys.stderr)
-            return EXIT_RUN_FAILED
+            return exits.FAILED
         where = f"InfluxDB {config.destination}"
     else:
         frame = figures_frame(store, last=args.last, board=board)
@@ -95,9 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     for regression in regressions:
         print(regression.describe())
     if regressions:
-        return EXIT_REGRESSION
+        return exits.REGRESSION
     print("[nightly] no regression against the baseline")
-    return 0
+    return exits.OK
 
 
 if __name__ == "__main__":

@@ -15,14 +15,14 @@ as ``make lab`` (``lab.remote.merge``).
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 
+from lab import exits
 from lab.firmware.build import build
 from lab.paths import REPO_ROOT
 from lab.remote.coordination import parse_tags
-from lab.remote.jobs import Job, evaluation_jobs
+from lab.remote.jobs import Job, ParallelRunError, evaluation_jobs
 from lab.remote.loopback import LoopbackLab
 from lab.remote.merge import merged_evaluation
 from lab.remote.runner import DEFAULT_BOARD, run_parallel
@@ -56,10 +56,6 @@ def main(argv: list[str] | None = None) -> int:
             sub.add_argument("scenarios", nargs="+")
     args = parser.parse_args(argv)
 
-    def interrupted(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)  # like Ctrl-C: workers release, the lab stops
     if bool(args.boards) == bool(args.coordinator):
         parser.error("give either --boards N (a loopback lab) or --coordinator HOST:PORT")
     jobs = evaluation_jobs() if args.command == "evaluate" else [Job.boot(s) for s in args.scenarios]
@@ -76,15 +72,20 @@ def main(argv: list[str] | None = None) -> int:
         if run.failures:
             for name, why in run.failures.items():
                 print(f"[parallel] {name}: {why}", file=sys.stderr)
-            return 1
+            return exits.FAILED
         if args.command == "evaluate":
-            evaluation = merged_evaluation(run, out_dir=args.out, linux=not args.no_linux)
+            try:
+                evaluation = merged_evaluation(run, out_dir=args.out, linux=not args.no_linux)
+            except ParallelRunError as error:
+                print(f"[parallel] {error}", file=sys.stderr)
+                return exits.FAILED
             print(f"[parallel] summary: {args.out / 'summary.json'}")
             if not args.no_store:
                 keep_run(evaluation.kept("parallel"), ResultStore(args.store), args.out)
-        return 0
+        return exits.OK
 
-    try:
+    def spread_here() -> int:
+        # SIGTERM unwinds like Ctrl-C (exits.run_command): the workers release their places.
         if args.coordinator:
             return spread(args.coordinator)
         image = build(args.board, "default", repo_root=REPO_ROOT).elf
@@ -93,9 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[parallel] loopback lab: coordinator {lab.coordinator}, places "
                   f"{', '.join(lab.place_names)} (virtual boards: QEMU, for testing the lab)")
             return spread(lab.coordinator)
-    except KeyboardInterrupt:
-        print("[parallel] interrupted; the places were released", file=sys.stderr)
-        return 130
+
+    return exits.run_command("parallel", spread_here)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,18 @@
 """``make lab``: the main job on the emulated board.
 
 Boots OVM through labgrid (the same strategy the tests use), collects what
-the boot proves on each core, prints it, and writes
-``reports/out/latest/boot.json`` stamped with board, timing and commit.
-Then runs the paper's evaluation (``lab.evaluation``): prints its figures
-beside the paper's and writes ``reports/out/latest/summary.json`` with a
-console log per experiment.
+the boot proves on each core, prints it, and writes ``boot.json`` stamped
+with board, timing and commit. Then runs the paper's evaluation
+(``lab.evaluation``): prints its figures beside the paper's and writes
+``summary.json``, the report and a console log per experiment.
+
+The run writes into a directory of its own, ``reports/out/runs/<time>-<commit>/``;
+``reports/out/latest`` is switched to it only when the run is complete. A run
+that fails or is stopped keeps its directory (marked INCOMPLETE, with its
+``lab.log``) and leaves ``latest`` and the result store as they were.
+
+Exit status: 0 complete; 2 failed (the message names the step, the reason and
+the run's directory); 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -20,14 +27,16 @@ from pathlib import Path
 from labgrid import Environment
 from labgrid.strategy import StrategyError
 
-from lab.evaluation.evaluate import evaluate_and_keep
-from lab.paths import REPO_ROOT, default_lg_env
+from lab import exits
+from lab.evaluation.evaluate import cleanup, evaluate_and_keep
+from lab.paths import REPO_ROOT, REPORTS_OUT, default_lg_env
 from lab.remote.placement import (
     Placement,
     PlacementError,
     add_placement_arguments,
     placed_from_args,
 )
+from lab.results.outputs import RunFailed, complete_or_abandoned, shown
 from lab.results.store import DEFAULT_STORE
 from lab.target.boot_evidence import core_evidence
 from lab.target.provenance import target_provenance
@@ -37,26 +46,39 @@ EVIDENCE_TIMEOUT_S = 30.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.run", description=__doc__)
-    parser.add_argument("--lg-env", type=Path, default=default_lg_env())
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "reports" / "out" / "latest")
+    parser = argparse.ArgumentParser(prog="python -m lab.run", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lg-env", type=Path, default=default_lg_env(),
+                        help="labgrid environment (default: $LG_ENV, else env/qemu.yaml)")
+    parser.add_argument("--out", type=Path, default=REPORTS_OUT / "latest",
+                        help="where the finished run appears: a link to its directory, "
+                             "switched only when the run is complete (default: %(default)s)")
     parser.add_argument("--boot-only", action="store_true",
                         help="check the boot and stop: no evaluation")
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE,
                         help="the local result store (SQLite) that keeps every run")
     add_placement_arguments(parser)
     args = parser.parse_args(argv)
+    return exits.run_command("lab", lambda: _placed(args))
 
+
+def _placed(args: argparse.Namespace) -> int:
     try:
         with placed_from_args(args.lg_env, args,
-                              log=lambda line: print(line, flush=True)) as placement:
-            return _run(args, placement)
+                              log=lambda line: print(line, flush=True)) as placement, \
+                complete_or_abandoned(args.out, who="lab") as run_dir:
+            _run(args, placement, run_dir.path)
     except PlacementError as error:
         print(f"[lab] {error}", file=sys.stderr)
-        return 2
+        return exits.FAILED
+    except RunFailed as failed:
+        print(f"[lab] run FAILED: {failed}", file=sys.stderr, flush=True)
+        return exits.FAILED
+    return exits.OK
 
 
-def _run(args: argparse.Namespace, placement: Placement) -> int:
+def _run(args: argparse.Namespace, placement: Placement, out: Path) -> None:
+    """Boot check, then the evaluation, into ``out``; ``RunFailed`` says why not."""
     args.lg_env = placement.env_file
     env = Environment(str(args.lg_env))
     try:
@@ -73,12 +95,10 @@ def _run(args: argparse.Namespace, placement: Placement) -> int:
                 for core in range(banner.cores)
             ]
         except (StrategyError, ConsoleTimeout) as failure:
-            cause = failure.__cause__ or failure
-            print(f"[lab] boot failed: {cause}", file=sys.stderr)
-            return 1
+            raise RunFailed(f"boot failed: {failure.__cause__ or failure}") from failure
         provenance = target_provenance(target, banner.board, REPO_ROOT)
     finally:
-        env.cleanup()
+        cleanup(env)
 
     print(f"\nOVM {banner.version} on {banner.board} ({provenance.board_kind}, "
           f"timing={provenance.timing}, commit {provenance.commit}), "
@@ -92,7 +112,6 @@ def _run(args: argparse.Namespace, placement: Placement) -> int:
               f"{f'{e.own_memory}/{e.memory_below}/{e.address_zero}':<22} "
               f"{e.fiq_ticks}")
 
-    args.out.mkdir(parents=True, exist_ok=True)
     report = {
         **provenance.as_dict(),
         "scenario": banner.scenario,
@@ -103,18 +122,16 @@ def _run(args: argparse.Namespace, placement: Placement) -> int:
         "per_core": [asdict(e) for e in evidence],
         "placement": placement.as_dict(),
     }
-    (args.out / "boot.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n[lab] wrote {_shown(args.out / 'boot.json')}")
-    ok = all(e.round_trips_ok == e.round_trips for e in evidence) and banner.cores_up == banner.cores
-    if not ok or args.boot_only:
-        return 0 if ok else 1
-    kept = evaluate_and_keep(args.lg_env, args.out, args.store, source="lab",
-                             progress=lambda line: print(line, flush=True))
-    return 0 if kept else 1
-
-
-def _shown(path: Path) -> Path:
-    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+    (out / "boot.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\n[lab] wrote {shown(out / 'boot.json')}")
+    if banner.cores_up != banner.cores:
+        raise RunFailed(f"boot check failed: {banner.cores_up} of {banner.cores} cores came up")
+    failing = [e.core for e in evidence if e.round_trips_ok != e.round_trips]
+    if failing:
+        raise RunFailed(f"boot check failed: SMC round trips failed on core(s) {failing}")
+    if not args.boot_only:
+        evaluate_and_keep(args.lg_env, out, args.store, source="lab",
+                          progress=lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":

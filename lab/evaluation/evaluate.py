@@ -13,7 +13,7 @@ outside labgrid).
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ from labgrid.strategy import StrategyError
 from lab.firmware.errors import BuildError
 from lab.firmware.loader import load_board
 from lab.paths import OVM_DIR, REPO_ROOT
+from lab.results.outputs import RunFailed
 from lab.results.pipeline import KeptRun, keep_run
 from lab.results.schema import RunInfo
 from lab.results.statistics import Timebase
@@ -45,6 +46,8 @@ from .experiments import (
 )
 from .samples import sample_frame, scalar_frame
 from .summary import build_summary, table
+
+log = logging.getLogger(__name__)
 
 
 def ovm_board(target: Target) -> str:
@@ -135,9 +138,9 @@ def run_evaluation(
 
 
 def evaluate_and_keep(env_file: Path, out: Path, store_path: Path, *, source: str,
-                      progress: Progress = print) -> RunInfo | None:
-    """Run the evaluation on the environment's target and keep it (store, InfluxDB,
-    report); None if it failed, the reason printed through ``progress``."""
+                      progress: Progress = print) -> RunInfo:
+    """Run the evaluation on the environment's target into ``out`` and keep it (store,
+    InfluxDB, report). Raises ``RunFailed`` with the reason; nothing is stored then."""
     progress("\n[lab] the paper's evaluation: each experiment is one boot")
     env = Environment(str(env_file))
     started = time.monotonic()
@@ -145,12 +148,19 @@ def evaluate_and_keep(env_file: Path, out: Path, store_path: Path, *, source: st
         run = run_evaluation(env.get_target("main"), env_file, out, progress=progress)
     except (StrategyError, ConsoleTimeout, EvaluationError, linux_baseline.BaselineError,
             BuildError) as failure:
-        cause = failure.__cause__ or failure
-        print(f"[lab] evaluation failed: {cause}", file=sys.stderr, flush=True)
-        return None
+        raise RunFailed(str(failure.__cause__ or failure)) from failure
     finally:
-        env.cleanup()
+        cleanup(env)
     shown = out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out
     progress(f"\n[lab] evaluation took {time.monotonic() - started:.0f} s; "
              f"wrote {shown / 'summary.json'} and a log per experiment")
     return keep_run(run.kept(source), ResultStore(store_path), out, progress=progress)
+
+
+def cleanup(env: Environment) -> None:
+    """labgrid's cleanup (drivers deactivated, QEMU stopped); what it raises goes to the log:
+    the run has already said what went wrong."""
+    try:
+        env.cleanup()
+    except Exception:  # noqa: BLE001 - logged whole, the run's own error is the one shown
+        log.exception("labgrid's cleanup failed")

@@ -10,7 +10,10 @@ built to run without OVM, the evaluation's baseline, selected with
 from __future__ import annotations
 
 import enum
+import logging
 import re
+import signal
+import subprocess
 from pathlib import Path
 
 import attr
@@ -20,6 +23,8 @@ from labgrid.strategy import Strategy, StrategyError, never_retry
 
 from .banner import BANNER_PATTERN, NATIVE_BANNER_PATTERN, Banner, NativeBanner
 from .transcript import ConsoleTimeout, ConsoleTranscript
+
+log = logging.getLogger(__name__)
 
 
 class Status(enum.Enum):
@@ -94,7 +99,25 @@ class OVMStrategy(Strategy):
             status = Status[status]
         self.status = status
 
+    def emulator_end(self) -> str | None:
+        """How the emulator ended by itself, if the power driver is labgrid's QEMUDriver and
+        its QEMU is gone: the exit status or the signal. None while it runs, or elsewhere."""
+        child = getattr(self.power, "_child", None)  # the QEMUDriver's QEMU process
+        code = child.poll() if isinstance(child, subprocess.Popen) else None
+        if code is None:
+            return None
+        if code < 0:
+            return f"QEMU was killed by signal {signal.Signals(-code).name}"
+        return f"QEMU exited by itself with status {code}"
+
     def _power_off(self) -> None:
+        ended = self.emulator_end()
+        if ended is not None:
+            # The QEMUDriver would ask the dead QEMU to quit and fail on the closed pipe (on
+            # deactivation too): the process is reaped already, so the driver is told so.
+            log.warning("power off: %s", ended)
+            self.power._child = None  # noqa: SLF001
+            self.power.status = 0
         self.target.deactivate(self.console)
         self.target.activate(self.power)
         self.power.off()

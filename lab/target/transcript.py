@@ -19,6 +19,9 @@ from labgrid.protocol import ConsoleProtocol
 from pexpect import TIMEOUT
 
 READ_TIMEOUT_S = 0.05
+# A console that is readable yet gives nothing this many times in a row has reached its
+# end: QEMU's socket after QEMU exited (recv returns b"" for ever; labgrid does not raise).
+EMPTY_READS_AT_EOF = 50
 TAIL_LINES_IN_ERRORS = 60
 
 
@@ -34,6 +37,22 @@ class ConsoleTimeout(Exception):
             f"{what}: not seen within {timeout_s:.1f} s; console log "
             f"({len(transcript)} characters, last {TAIL_LINES_IN_ERRORS} lines):\n{tail}"
         )
+
+
+class ConsoleClosed(ConsoleTimeout):
+    """The console went away before the awaited line: the target stopped (QEMU ended, the
+    board's serial line closed), so waiting longer cannot help."""
+
+    def __init__(self, what: str, error: BaseException, transcript: str) -> None:
+        self.what = what
+        self.timeout_s = 0.0
+        self.transcript = transcript
+        self.error = error
+        tail = "\n".join(transcript.splitlines()[-TAIL_LINES_IN_ERRORS:])
+        Exception.__init__(
+            self, f"{what}: the console closed before it was printed ({error or 'end of file'}); "
+                  f"console log ({len(transcript)} characters, last {TAIL_LINES_IN_ERRORS} "
+                  f"lines):\n{tail}")
 
 
 class ConsoleTranscript:
@@ -66,16 +85,23 @@ class ConsoleTranscript:
         # The driver's own _read, not read(): read() is a labgrid step, and
         # labgrid's step stack belongs to the test's thread.
         read = self._console._read  # noqa: SLF001
+        empty = 0
         while not self._stopping.is_set():
             try:
                 chunk = read(size=1, timeout=READ_TIMEOUT_S, max_size=65536)
             except TIMEOUT:
+                empty = 0
                 continue
             except Exception as error:  # the console went away: the target is off
                 self.read_error = error
                 return
             if not chunk:
+                empty += 1
+                if empty >= EMPTY_READS_AT_EOF:
+                    self.read_error = EOFError("the console reached its end")
+                    return
                 continue
+            empty = 0
             with self._changed:
                 self._received.extend(chunk)
                 self._changed.notify_all()
@@ -94,7 +120,9 @@ class ConsoleTranscript:
             if match:
                 return match
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or (self.read_error and not self._reader_alive()):
+            if self.read_error is not None and not self._reader_alive():
+                raise ConsoleClosed(what or f"/{regex.pattern}/", self.read_error, self.text)
+            if remaining <= 0:
                 raise ConsoleTimeout(what or f"/{regex.pattern}/", timeout_s, self.text)
             with self._changed:
                 self._changed.wait(min(remaining, 1.0))
