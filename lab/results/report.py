@@ -684,15 +684,20 @@ padding:.4em .8em}figure{margin:1em 0}img{max-width:100%}
 """
 
 
-def page(title: str, sections: Sequence[str]) -> str:
+def page(title: str, sections: Sequence[str], *, extra_css: str = "") -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+            f"<title>{esc(title)}</title><style>{CSS}{extra_css}</style></head><body>"
             f"<h1>{esc(title)}</h1>{''.join(sections)}</body></html>\n")
 
 
+def report_file_name(run_id: str) -> str:
+    """A run's report's name in a folder of reports (the nightly's ``runs/``, ``--out DIR``)."""
+    return f"report-{run_id}.html"
+
+
 def _report_path(out: Path, run_id: str) -> Path:
-    """``out`` as given, or ``out/<run id>.html`` when it is a directory."""
-    path = out / f"report-{run_id}.html" if out.is_dir() else out
+    """``out`` as given, or ``out/report-<run id>.html`` when it is a directory."""
+    path = out / report_file_name(run_id) if out.is_dir() else out
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
