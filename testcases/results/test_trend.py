@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-
 import pandas as pd
 import pytest
 
@@ -167,7 +166,7 @@ def test_trend_report_shows_the_regression_and_every_run(store, tmp_path: Path) 
     # A plot per tracked figure the runs measured, each an embedded PNG.
     measured = [m for m in METRICS if frame[m.path].notna().any()]
     assert page.count("data:image/png;base64,") == len(measured) >= 2
-    assert all(f'<figure class="trend' in page and f'data-metric="{m.path}"' in page
+    assert all('<figure class="trend' in page and f'data-metric="{m.path}"' in page
                for m in measured)
     # The regression: listed in red, its plot marked, its cell coloured.
     assert 'class="regression" data-metric="context_switch_ns.ovm.mean"' in page
