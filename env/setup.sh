@@ -22,6 +22,9 @@ debian_packages=(
   gcc-arm-linux-gnueabihf
   libc6-dev-armhf-cross
   cpio
+  # The results tests open the run report and the nightly trend page in a real
+  # browser (headless; pytest marker browser): Debian's chromium.
+  chromium
 )
 python=${PYTHON:-python3}
 # Debian's own python3 makes venvs only with python3-venv installed.

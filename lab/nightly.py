@@ -3,7 +3,8 @@
 Runs the evaluation on the environment's target (as ``make lab`` does, the
 run tagged ``source=nightly``), keeps it in the local store (and InfluxDB if
 configured), then compares the newest run with the ones before it on the
-same board and timing (``lab.results.trend``) and writes the trend report.
+same board and timing (``lab.results.trend``) and writes the trend report
+(``trend.html``, each run's report in ``runs/`` beside it).
 The trend reads the local store, or InfluxDB with ``--from influxdb``.
 
 On the lab (``--lg-env env/zc702-remote.yaml``) the evaluation first gets a
@@ -99,9 +100,11 @@ def _trend(args: argparse.Namespace, board: str | None) -> int:
         frame = figures_frame(store, last=args.last, board=board)
         where = f"the local store {store.path}"
     print(f"[nightly] trend over {len(frame)} run(s) from {where}", flush=True)
-    regressions = detect(frame, window=args.window, band=NoiseBand(min_fraction=args.noise))
+    band = NoiseBand(min_fraction=args.noise)
+    regressions = detect(frame, window=args.window, band=band)
+    # With the store: each run's report beside the trend (runs/), linked from it.
     report = render_trend_report(frame, regressions, args.out / "trend.html",
-                                 window=args.window, source=where)
+                                 window=args.window, source=where, band=band, store=store)
     print(f"[nightly] trend report: {report}")
     for regression in regressions:
         print(regression.describe())

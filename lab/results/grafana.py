@@ -111,15 +111,16 @@ def _sample_panel(measurement: str) -> dict[str, Any]:
 
 
 def _latency_heatmap() -> dict[str, Any]:
-    query = (f'SELECT sum("value_ns_bucket") FROM "irq_latency{HISTOGRAM_SUFFIX}" WHERE '
+    query = (f'SELECT sum("count") FROM "irq_latency{HISTOGRAM_SUFFIX}" WHERE '
              f'{SELECTED} AND "level" =~ /^$level$/ AND $timeFilter '
              f'GROUP BY time($__interval), "le" fill(none)')
     return {
         "type": "heatmap", "title": "IRQ latency distribution: $level",
-        "description": ("irq_latency_histogram: per run, value_ns_bucket counts the samples "
-                        "<= le (cumulative, Telegraf's histogram layout; le=+Inf counts them "
-                        "all). Read a column bottom-up: the colour rises where the samples lie. "
-                        "One panel per selected level."),
+        "description": ("irq_latency_histogram: per run, one series per bucket (tag le, its "
+                        "upper bound in ns; ten buckets per decade, R10: 100, 125, 160, 200, "
+                        "250, ...), each with the count of its own samples (not cumulative). A "
+                        "column is a run: the colour is where its samples lie. One panel per "
+                        "selected level."),
         "repeat": "level", "repeatDirection": "h", "maxPerRow": 2,
         "targets": [_target("A", query, "$tag_le")],
         "fieldConfig": {"defaults": {"custom": {

@@ -7,8 +7,13 @@ from the run's summary (``summary["paper"]``), as they are not measurements.
 
 The file carries its own CSS and its plots as base64 PNG data URIs: it can be
 mailed, attached to a CI job or opened years later with nothing else around.
-Tables carry stable ids and ``data-`` attributes holding the exact values
-(``<table id="percentiles">``, ``<tr data-series="irq_latency/SRT">``,
+Times read in ns up to 100 µs, then in µs, and from 10 ms on in ms (a
+statistics table's row in the unit of its largest figure, its "unit" column
+says which); a distribution of one value is drawn as a stem at that value.
+Wide tables scroll in a box of their own, so the page never gets wider than
+the window. Tables carry stable ids and ``data-`` attributes holding the exact values
+in ns whatever unit the cell shows (``<table id="percentiles">``,
+``<tr data-series="irq_latency/SRT">``,
 ``<td data-stat="p99" data-unit="ns" data-value="1080.0">``), so tests and
 scripts read numbers back without parsing formatted text.
 
@@ -41,7 +46,7 @@ import pandas as pd
 # nothing is left open between plots and no GUI backend is ever chosen.
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import StrMethodFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter, StrMethodFormatter
 
 from . import catalogue
 from .schema import CONSOLE_MEASUREMENT, DEADLINE_MEASUREMENT, RunInfo
@@ -133,6 +138,38 @@ def fmt_ns(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
+# Where a time is shown in a larger unit: from 100 us on in us, from 10 ms on in ms. Below,
+# whole ns read best (a tick of 10 ns stays visible); above, 10,006,180 ns is 10.006 ms.
+TIME_UNITS = (("ms", 1e6, 1e7), ("µs", 1e3, 1e5))
+
+
+def time_scale(value_ns: float) -> tuple[str, float]:
+    """The unit a time of this size reads best in, and ns per that unit."""
+    for unit, per_unit, from_ns in TIME_UNITS:
+        if math.isfinite(value_ns) and abs(value_ns) >= from_ns:
+            return unit, per_unit
+    return "ns", 1.0
+
+
+def fmt_scaled(value_ns: float, per_unit: float) -> str:
+    """A time in a unit of ``per_unit`` ns: ns as fmt_ns, larger units to 3 decimals at most."""
+    if per_unit == 1.0 or not math.isfinite(value_ns):
+        return fmt_ns(value_ns)
+    return f"{value_ns / per_unit:,.3f}".rstrip("0").rstrip(".")
+
+
+def fmt_time(value_ns: float) -> str:
+    """A time with its unit: 1,080 ns, 869.47 µs, 10.006 ms."""
+    unit, per_unit = time_scale(value_ns)
+    return f"{fmt_scaled(value_ns, per_unit)} {unit}"
+
+
+def fmt_ns_column(value_ns: float) -> str:
+    """In a column headed ns: the bare number, or the number and its unit where it is larger."""
+    unit, _ = time_scale(value_ns)
+    return fmt_ns(value_ns) if unit == "ns" else fmt_time(value_ns)
+
+
 def fmt_instructions(value: float) -> str:
     return f"{value:,.1f}" if math.isfinite(value) else "-"
 
@@ -146,13 +183,13 @@ def _cell(stat: str, unit: str, value: float, text: str) -> str:
 def _scalar_cell(field: str, value: float) -> str:
     """A run's single figure: ns when its field says so (``*_ns``), else a count."""
     if field.endswith("_ns"):
-        return _cell(field, "ns", value, fmt_ns(value))
+        return _cell(field, "ns", value, fmt_time(value))
     return _cell(field, "count", value, f"{value:,.0f}")
 
 
 def headline(series: Shown, worst_ns: float, per_instruction: float | None) -> str:
     """The plot's title: the worst case, in instructions too under icount."""
-    text = f"{series.label}: worst {fmt_ns(worst_ns)} ns"
+    text = f"{series.label}: worst {fmt_time(worst_ns)}"
     if per_instruction is not None:
         text += f" ({fmt_instructions(worst_ns / per_instruction)} instructions)"
     return text
@@ -201,23 +238,57 @@ def histogram_edges(values: np.ndarray, max_bins: int = MAX_BINS) -> np.ndarray:
     return low - width / 2 + width * np.arange(count + 1)
 
 
-def _style(axes: Any, xlabel: str, per_instruction: float | None) -> None:
-    """Axes shared by every plot: log counts from 1 sample up, ns with thousands separators."""
+def constant_range(value: float) -> tuple[float, float]:
+    """An x range around a distribution of one value: wide enough to read, in whole ns.
+
+    One bin of the data's own width would fill the axis and get fractional-ns
+    ticks; a stem in the middle of a few percent (at least 10 ns) reads as what it is.
+    """
+    half = max(10.0, math.ceil(abs(value) * 0.05 / 10.0) * 10.0)
+    return value - half, value + half
+
+
+def _axis_label(what: str, unit: str, per_instruction: float | None) -> str:
+    return f"{what} [{'virtual ' if per_instruction else ''}{unit}]"
+
+
+def _style(axes: Any, xlabel: str, per_instruction: float | None, per_unit: float) -> None:
+    """Axes shared by every plot: log counts from 1 sample up, times with thousands separators."""
     axes.set_ylim(bottom=0.5)  # a single outlier still shows as a bar
     axes.set_xlabel(xlabel, fontsize=8)
     axes.set_ylabel("samples (log)", fontsize=8)
+    # Counts at the decades only: "6 x 10^0" minor labels read as noise.
+    axes.yaxis.set_minor_formatter(NullFormatter())
+    if per_unit == 1.0:
+        # ns are whole on every timer the lab reads: no 199.5 ns tick.
+        axes.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True))
     axes.xaxis.set_major_formatter(StrMethodFormatter("{x:,g}"))
     axes.tick_params(labelsize=8)
     axes.grid(True, which="major", alpha=0.3)
-    _instruction_axis(axes, per_instruction)
+    _instruction_axis(axes, per_instruction, per_unit)
 
 
-def _instruction_axis(axes: Any, per_instruction: float | None) -> None:
+def _instruction_axis(axes: Any, per_instruction: float | None, per_unit: float = 1.0) -> None:
     if per_instruction is not None:
-        top = axes.secondary_xaxis("top", functions=(lambda ns: ns / per_instruction,
-                                                     lambda ins: ins * per_instruction))
+        per_shown = per_instruction / per_unit  # instructions per unit of the x axis
+        top = axes.secondary_xaxis("top", functions=(lambda x: x / per_shown,
+                                                     lambda ins: ins * per_shown))
         top.set_xlabel("instructions", fontsize=8)
+        top.xaxis.set_major_formatter(StrMethodFormatter("{x:,g}"))
         top.tick_params(labelsize=8)
+
+
+def _histogram(axes: Any, values: np.ndarray, per_unit: float, **style: Any) -> None:
+    """A distribution on an x axis in units of ``per_unit`` ns; a stem if it is one value."""
+    distinct = np.unique(values)
+    if distinct.size == 1:
+        low, high = constant_range(float(distinct[0]))
+        axes.bar([distinct[0] / per_unit], [values.size], width=(high - low) / per_unit / 40,
+                 log=True, color=style.get("color", "#4a7ab5"), label=style.get("label"))
+        axes.set_xlim(low / per_unit, high / per_unit)
+        return
+    edges = histogram_edges(values) / per_unit
+    axes.hist(values / per_unit, bins=edges.tolist(), log=True, **style)
 
 
 def latency_plot(values: np.ndarray, series: Shown, run: RunInfo) -> str:
@@ -225,13 +296,13 @@ def latency_plot(values: np.ndarray, series: Shown, run: RunInfo) -> str:
     per_instruction = per_instruction_ns(run)
     figure = Figure(figsize=(7.5, 3.2))
     axes = figure.add_subplot()
-    # Bars with gaps: under icount latencies are discrete (one bar per tick), as in the paper.
-    axes.hist(values, bins=histogram_edges(values).tolist(), log=True, histtype="bar", rwidth=0.85,
-              color="#4a7ab5")
     worst = float(values.max())
-    axes.axvline(worst, color="#c0392b", linestyle="--", linewidth=1)
+    unit, per_unit = time_scale(worst)
+    # Bars with gaps: under icount latencies are discrete (one bar per tick), as in the paper.
+    _histogram(axes, values, per_unit, histtype="bar", rwidth=0.85, color="#4a7ab5")
+    axes.axvline(worst / per_unit, color="#c0392b", linestyle="--", linewidth=1)
     axes.set_title(headline(series, worst, per_instruction), fontsize=10, loc="left")
-    _style(axes, "latency [virtual ns]" if per_instruction else "latency [ns]", per_instruction)
+    _style(axes, _axis_label("latency", unit, per_instruction), per_instruction, per_unit)
     figure.tight_layout()
     return png_data_uri(figure)
 
@@ -245,17 +316,21 @@ def switch_plot(values: Mapping[str, np.ndarray], run: RunInfo) -> str:
     figure = Figure(figsize=(7.5, 3.4))
     axes = figure.add_subplot()
     everything = np.concatenate(list(values.values()))
-    edges = histogram_edges(everything).tolist()
+    unit, per_unit = time_scale(float(everything.max()))
+    edges = (histogram_edges(everything) / per_unit).tolist()
     for series, colour in zip(SWITCH_SERIES, SWITCH_COLOURS):
         if series.id in values:
             data = values[series.id]
-            axes.hist(data, bins=edges, log=True, histtype="step", linewidth=1.2, color=colour,
-                      label=f"{series.label}, mean {fmt_ns(float(data.mean()))} ns")
-            axes.axvline(float(data.mean()), color=colour, linestyle=":", linewidth=1)
+            label = f"{series.label}, mean {fmt_time(float(data.mean()))}"
+            if np.unique(data).size == 1:
+                _histogram(axes, data, per_unit, color=colour, label=label)
+            else:
+                axes.hist(data / per_unit, bins=edges, log=True, histtype="step", linewidth=1.2,
+                          color=colour, label=label)
+            axes.axvline(float(data.mean()) / per_unit, color=colour, linestyle=":", linewidth=1)
     axes.set_title("vCPU switch (OVM) vs process switch (Linux)", fontsize=10, loc="left")
     axes.legend(fontsize=7, loc="upper center")
-    _style(axes, "switch time [virtual ns]" if per_instruction else "switch time [ns]",
-           per_instruction)
+    _style(axes, _axis_label("switch time", unit, per_instruction), per_instruction, per_unit)
     figure.tight_layout()
     return png_data_uri(figure)
 
@@ -297,10 +372,11 @@ def provenance_section(run: RunInfo, summary: Mapping[str, Any]) -> str:
         rows.append(("timer_hz", f"{summary['timer_hz']:,}"))
     body = "".join(f'<tr data-field="{esc(k)}"><th>{esc(k)}</th><td>{esc(v)}</td></tr>'
                    for k, v in rows)
-    return (f'<section id="provenance"><h2>Where these results come from</h2>'
-            f'<table id="run">{body}</table>'
-            f'<p class="unit" id="unit"><strong>Units:</strong> every ns on this page is '
-            f"{esc(time_unit(run))}.</p></section>")
+    return ('<section id="provenance"><h2>Where these results come from</h2>'
+            + scroll(f'<table id="run">{body}</table>')
+            + '<p class="unit" id="unit"><strong>Units:</strong> every ns on this page is '
+            f"{esc(time_unit(run))} (µs and ms are the same, a thousand and a million of them)."
+            "</p></section>")
 
 
 def latency_section(values: Mapping[str, np.ndarray], run: RunInfo, timer: _Timer) -> str:
@@ -334,9 +410,17 @@ def _units(run: RunInfo) -> list[tuple[str, float]]:
 
 
 def _stats_head(first: str, names: Sequence[str], units: Sequence[tuple[str, float]]) -> str:
-    return (f"<tr><th rowspan=2>{first}</th><th rowspan=2>n</th>" + "".join(
-        f'<th colspan="{len(names)}">{unit}</th>' for unit, _ in units) + "</tr><tr>" + "".join(
-        f"<th>{name}</th>" for _ in units for name in names) + "</tr>")
+    """Two header rows; the time group's unit is each row's own (its "unit" column)."""
+    groups = "".join(f'<th colspan="{len(names)}">{"time" if unit == "ns" else unit}</th>'
+                     for unit, _ in units)
+    return (f"<tr><th rowspan=2>{first}</th><th rowspan=2>n</th><th rowspan=2>unit</th>"
+            + groups + "</tr><tr>"
+            + "".join(f"<th>{name}</th>" for _ in units for name in names) + "</tr>")
+
+
+def scroll(table: str) -> str:
+    """A table in a box of its own that scrolls sideways: the page never gets wider."""
+    return f'<div class="scroll">{table}</div>'
 
 
 def _stats_rows(series_list: Iterable[Shown], stats: pd.DataFrame, names: Sequence[str],
@@ -347,16 +431,20 @@ def _stats_rows(series_list: Iterable[Shown], stats: pd.DataFrame, names: Sequen
         if series.id not in stats.index:
             rows.append(f'<tr data-series="{esc(series.id)}" class="missing">'
                         f"<th>{esc(series.label)}</th>"
-                        f'<td colspan="{1 + len(names) * len(units)}">{NOT_MEASURED}</td></tr>')
+                        f'<td colspan="{2 + len(names) * len(units)}">{NOT_MEASURED}</td></tr>')
             continue
         figures = stats.loc[series.id]
+        # One unit per row, the one its largest figure reads best in; data-value stays in ns.
+        shown, per_unit = time_scale(float(figures[list(names)].abs().max()))
         cells = [f"<th>{esc(series.label)}</th>",
-                 _cell("n", "samples", figures["n"], f"{int(figures['n']):,}")]
+                 _cell("n", "samples", figures["n"], f"{int(figures['n']):,}"),
+                 f'<td class="unit" data-shown-unit="{esc(shown)}">{esc(shown)}</td>']
         for unit, divisor in units:
-            show = fmt_ns if unit == "ns" else fmt_instructions
             for name in names:
                 value = float(figures[name]) / divisor
-                cells.append(_cell(name, unit, value, show(value)))
+                text = (fmt_scaled(value, per_unit) if unit == "ns"
+                        else fmt_instructions(value))
+                cells.append(_cell(name, unit, value, text))
         rows.append(f'<tr data-series="{esc(series.id)}">{"".join(cells)}</tr>')
     return rows
 
@@ -366,10 +454,11 @@ def percentile_section(stats: pd.DataFrame, run: RunInfo) -> str:
     units = _units(run)
     head = _stats_head("series", STATS, units)
     rows = _stats_rows(ordered_series(stats.index), stats, STATS, units)
-    return (f'<section id="statistics"><h2>Percentiles per series</h2>'
-            f"<p>Computed from the stored samples (linear interpolation; stdev with ddof=1).</p>"
-            f'<table id="percentiles"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
-            f"</table></section>")
+    return ('<section id="statistics"><h2>Percentiles per series</h2>'
+            "<p>Computed from the stored samples (linear interpolation; stdev with ddof=1). "
+            "Times in the row's unit; instructions under icount.</p>"
+            + scroll(f'<table id="percentiles" class="compact"><thead>{head}</thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table>') + "</section>")
 
 
 def _deadline_rows(chosen: pd.DataFrame) -> list[tuple[str, str, str]]:
@@ -404,11 +493,11 @@ def deadline_section(scalars: pd.DataFrame, paper: Mapping[str, Any] | None) -> 
         text = (f"overload: {figures[('overload', 'detected')]:,.0f} of "
                 f"{figures[('overload', 'misses')]:,.0f} misses detected")
         if within is not None:
-            text += f" (the paper: every one, within {fmt_ns(float(within))} ns)"
+            text += f" (the paper: every one, within {fmt_time(float(within))})"
         notes.append(text)
-    return (f'<section id="deadline"><h2>Deadline misses</h2>'
-            f'<table id="deadlines"><thead><tr><th>experiment</th><th>figure</th><th>value</th>'
-            f'</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return ('<section id="deadline"><h2>Deadline misses</h2>'
+            + scroll(f'<table id="deadlines"><thead><tr><th>experiment</th><th>figure</th>'
+                     f'<th>value</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
             + "".join(f"<p>{esc(n)}</p>" for n in notes) + "</section>")
 
 
@@ -441,11 +530,11 @@ def switch_section(values: Mapping[str, np.ndarray], stats: pd.DataFrame, run: R
             ratio = float(stats.loc[series.id, "mean"]) / float(stats.loc[linux, "mean"])
             rows.append(f'<tr data-series="{name}"><th>{esc(label)}</th>'
                         f'{_cell("ratio", "ratio", ratio, f"{ratio:.3f}")}'
-                        f'<td colspan="{len(SWITCH_STATS) * len(units)}">'
+                        f'<td colspan="{1 + len(SWITCH_STATS) * len(units)}">'
                         f"{esc(_paper_ratio(paper) if key == 'ovm' else '')}</td></tr>")
         else:
             rows.append(f'<tr data-series="{name}" class="missing"><th>{esc(label)}</th>'
-                        f'<td colspan="{1 + len(SWITCH_STATS) * len(units)}">{NOT_MEASURED}'
+                        f'<td colspan="{2 + len(SWITCH_STATS) * len(units)}">{NOT_MEASURED}'
                         f"</td></tr>")
     present = {s.id: values[s.id] for s in SWITCH_SERIES if s.id in values and values[s.id].size}
     if present:
@@ -458,9 +547,10 @@ def switch_section(values: Mapping[str, np.ndarray], stats: pd.DataFrame, run: R
     method = summary.get("method") or {}
     methods = "".join(f"<li><strong>{esc(k)}</strong>: {esc(method[k])}</li>"
                       for k in ("context_switch_ovm", "context_switch_linux") if method.get(k))
-    return (f'<section id="switch"><h2>Context switch: OVM vs Linux</h2>'
-            f'<table id="context-switch"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
-            f"</table>{plot}" + (f"<ul>{methods}</ul>" if methods else "") + "</section>")
+    return ('<section id="switch"><h2>Context switch: OVM vs Linux</h2>'
+            + scroll(f'<table id="context-switch"><thead>{head}</thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table>')
+            + plot + (f"<ul>{methods}</ul>" if methods else "") + "</section>")
 
 
 IO_STATS = ("min", "mean", "p50", "p99", "max")
@@ -489,13 +579,13 @@ def _console_table(scalars: pd.DataFrame) -> str:
     notes = []
     if ("quiet", "max_delay_ns") in figures and ("quiet", "bound_ns") in figures:
         worst, bound = figures[("quiet", "max_delay_ns")], figures[("quiet", "bound_ns")]
-        notes.append(f"quiet: worst line wait {fmt_ns(worst)} ns, "
-                     f"{'within' if worst <= bound else 'OVER'} the bound of {fmt_ns(bound)} ns")
+        notes.append(f"quiet: worst line wait {fmt_time(worst)}, "
+                     f"{'within' if worst <= bound else 'OVER'} the bound of {fmt_time(bound)}")
     if ("chatty", "throttled") in figures:
         notes.append(f"chatty: {figures[('chatty', 'throttled')]:,.0f} writes refused "
                      "(over its share)")
-    return (f'<table id="console-sharing"><thead><tr><th>VM</th><th>figure</th><th>value</th>'
-            f'</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+    return (scroll(f'<table id="console-sharing"><thead><tr><th>VM</th><th>figure</th>'
+                   f'<th>value</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
             + "".join(f"<p>{esc(n)}</p>" for n in notes))
 
 
@@ -508,12 +598,13 @@ def io_section(stats: pd.DataFrame, scalars: pd.DataFrame, run: RunInfo,
     method = summary.get("method") or {}
     methods = "".join(f"<li><strong>{esc(k)}</strong>: {esc(method[k])}</li>"
                       for k in ("io_cost", "console_sharing") if method.get(k))
-    return (f'<section id="io"><h2>I/O paths</h2>'
-            f"<p>One device access per path, timed by the guest less the cost of reading the "
-            f"time: direct (passthrough), served by OVM (OVM proxy), served by the host "
-            f"guest (host proxy).</p>"
-            f'<table id="io-cost"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
-            f"<h3>Console sharing</h3>{_console_table(scalars)}"
+    return ('<section id="io"><h2>I/O paths</h2>'
+            "<p>One device access per path, timed by the guest less the cost of reading the "
+            "time: direct (passthrough), served by OVM (OVM proxy), served by the host "
+            "guest (host proxy).</p>"
+            + scroll(f'<table id="io-cost"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
+                     "</table>")
+            + f"<h3>Console sharing</h3>{_console_table(scalars)}"
             + (f"<ul>{methods}</ul>" if methods else "") + "</section>")
 
 
@@ -549,10 +640,11 @@ def paper_section(paper: Mapping[str, Any] | None, stats: pd.DataFrame, run: Run
         theirs = _lookup(paper, path)
         cells = [f"<th>{esc(label)}</th>"]
         for stat in PAPER_STATS:
-            cells.append(_cell(stat, "paper", float(theirs[stat]), fmt_ns(float(theirs[stat])))
+            cells.append(_cell(stat, "paper", float(theirs[stat]),
+                               fmt_ns_column(float(theirs[stat])))
                          if theirs and stat in theirs else "<td>-</td>")
         if row_id in stats.index:
-            for divisor, unit, show in ((1.0, "ns", fmt_ns),
+            for divisor, unit, show in ((1.0, "ns", fmt_ns_column),
                                         (per_instruction, "instructions", fmt_instructions)):
                 if divisor is None:
                     continue
@@ -565,14 +657,14 @@ def paper_section(paper: Mapping[str, Any] | None, stats: pd.DataFrame, run: Run
     if overload and "detect_within_ns" in overload:
         within = float(overload["detect_within_ns"])
         rows.append(f'<tr data-row="deadline/overload"><th>overload miss detected within</th>'
-                    f'{_cell("max", "paper", within, fmt_ns(within))}'
+                    f'{_cell("max", "paper", within, fmt_ns_column(within))}'
                     f'<td colspan="{8 if per_instruction else 5}">see the deadline table</td></tr>')
     return (f'<section id="paper"><h2>Beside the paper</h2>'
             f"<p>Paper: {esc(paper.get('origin', '?'))}; unit: {esc(paper.get('unit', '?'))}. "
             f"Ours: {esc(run.board)}, {esc(time_unit(run))}. Under icount compare added "
             f"instructions, not ratios to the paper's ns.</p>"
-            f'<table id="paper-figures"><thead>{head}</thead><tbody>{"".join(rows)}</tbody>'
-            f"</table></section>")
+            + scroll(f'<table id="paper-figures"><thead>{head}</thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table>') + "</section>")
 
 
 CSS = """
@@ -580,24 +672,32 @@ body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;m
 color:#222;line-height:1.4;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;
 margin-top:2em}h3{font-size:1em;margin:.2em 0}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}
+table{border-collapse:collapse;font-size:.85em;margin:0}
 th,td{border:1px solid #ccc;padding:.2em .5em}td{text-align:right;font-variant-numeric:
 tabular-nums}thead th{background:#f0f3f7}tbody th{text-align:left;font-weight:normal}
+div.scroll{overflow-x:auto;max-width:100%;margin:.5em 0}
+table.compact{font-size:.8em}table.compact th,table.compact td{padding:.15em .35em}
+td.unit{text-align:left;color:#555}
 tr.missing td{text-align:left;color:#888;font-style:italic}
 p.missing{color:#888;font-style:italic}p.unit{background:#fff7e0;border-left:4px solid #e0a800;
 padding:.4em .8em}figure{margin:1em 0}img{max-width:100%}
 """
 
 
-def page(title: str, sections: Sequence[str]) -> str:
+def page(title: str, sections: Sequence[str], *, extra_css: str = "") -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+            f"<title>{esc(title)}</title><style>{CSS}{extra_css}</style></head><body>"
             f"<h1>{esc(title)}</h1>{''.join(sections)}</body></html>\n")
 
 
+def report_file_name(run_id: str) -> str:
+    """A run's report's name in a folder of reports (the nightly's ``runs/``, ``--out DIR``)."""
+    return f"report-{run_id}.html"
+
+
 def _report_path(out: Path, run_id: str) -> Path:
-    """``out`` as given, or ``out/<run id>.html`` when it is a directory."""
-    path = out / f"report-{run_id}.html" if out.is_dir() else out
+    """``out`` as given, or ``out/report-<run id>.html`` when it is a directory."""
+    path = out / report_file_name(run_id) if out.is_dir() else out
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 

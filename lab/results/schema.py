@@ -22,8 +22,9 @@ fields (samples)    ``value_ns`` (float: virtual ns under icount),
                     ``instructions`` (float, icount only: value_ns / 2^shift),
                     ``seq`` (int), ``run_id``, ``commit`` (strings),
                     ``icount_shift`` (int, icount only)
-fields (histogram)  ``value_ns_bucket`` (int, cumulative count of samples
-                    <= ``le``, ``le=+Inf`` counts all), ``run_id``, ``commit``
+fields (histogram)  ``count`` (int: the samples in this bucket alone, above
+                    the bucket below's ``le`` and up to this ``le``; not
+                    cumulative), ``run_id``, ``commit``
 fields (deadline)   ``periods``, ``misses``, ``handler_runs``, ``jobs``,
                     ``detected`` (int), ``max_detect_ns`` (float), ``run_id``,
                     ``commit``
@@ -36,11 +37,24 @@ fields (console)    ``lines``, ``line_bytes``, ``throttled`` (bytes OVM
 time                the run's start (ns since the epoch) + ``seq`` ns: unique
                     per series within a run, and the same every time the run
                     is written again, so a second write overwrites instead of
-                    adding (backfill is idempotent)
+                    adding (backfill is idempotent); a histogram's buckets all
+                    at the run's start (one column of a heatmap per run; each
+                    ``le`` is a series of its own)
 ==================  =======================================================
 
-Histogram buckets follow Telegraf's histogram aggregator (cumulative counts,
-an ``le`` tag), which Grafana's heatmap and histogram panels read directly.
+Histograms are laid out for Grafana's heatmap (``rowsFrame.layout: le``): one
+series per bucket, tagged with its upper bound ``le``, holding that bucket's
+own count, so a heatmap column shows where a run's samples lie (cumulative
+counts, Telegraf's and Prometheus' layout, would paint every bucket above the
+samples as full). Bucket bounds (``BUCKET_BOUNDS_NS``) are the preferred
+numbers of the Renard R10 series (ISO 3: 100, 125, 160, 200, 250, 315, 400,
+500, 630, 800, 1000, ...), ten per decade from 10 ns to 10 s: each bucket
+about 26% wide, fine enough to tell 200 ns from 250 ns or 1,080 ns from
+1,250 ns at any scale the lab measures, with bounds that read as round
+numbers. Only the buckets from the one holding a series' smallest sample to
+the one holding its largest are written (the empty ones between them with
+count 0, so the heatmap shows gaps as gaps); samples above 10 s fall in
+``le=+Inf``.
 
 Scalars (``SCALAR_COLUMNS``, one row per figure) become one point per
 (measurement, scenario, test, vm, level, core); a field ending in ``_ns`` is
@@ -67,10 +81,12 @@ TAG_KEYS = ("board", "board_kind", "timing", "scenario", "test", "vm", "level", 
 HISTOGRAM_SUFFIX = "_histogram"
 DEADLINE_MEASUREMENT = "deadline"
 CONSOLE_MEASUREMENT = "console"
-# Upper bounds of the histogram buckets, ns: 1-2-5 steps from 100 ns to 1 s, then +Inf.
+# The Renard R10 preferred numbers (ISO 3): ten per decade, each about 10^(1/10) the last.
+R10 = (1.0, 1.25, 1.6, 2.0, 2.5, 3.15, 4.0, 5.0, 6.3, 8.0)
+# Upper bounds of the histogram buckets, ns: R10 from 10 ns to 10 s (then +Inf; see above).
 BUCKET_BOUNDS_NS: tuple[float, ...] = tuple(
-    mantissa * 10.0**exponent for exponent in range(2, 9) for mantissa in (1, 2, 5)
-) + (1e9,)
+    round(mantissa * 10.0**exponent, 6) for exponent in range(1, 10) for mantissa in R10
+) + (1e10,)
 
 
 @dataclass(frozen=True)
@@ -146,21 +162,32 @@ def sample_points(run: RunInfo, samples: pd.DataFrame) -> Iterator[Point]:
         yield Point(str(row.measurement), _tags(run, row), fields, run.started_ns + int(row.seq))
 
 
+def bucket_counts(values: np.ndarray,
+                  bounds: Sequence[float] = BUCKET_BOUNDS_NS) -> list[tuple[str, int]]:
+    """(le, count) of each bucket from the smallest sample's to the largest's; not cumulative.
+
+    A sample equal to a bound belongs to that bound's bucket (``le``: less or equal).
+    """
+    edges = np.array([*bounds, math.inf])
+    # The bucket of each sample: the first bound at or above it.
+    index = np.searchsorted(edges, np.asarray(values, dtype=np.float64), side="left")
+    counts = np.bincount(index, minlength=edges.size)
+    first, last = int(index.min()), int(index.max())
+    return [("+Inf" if math.isinf(edges[i]) else f"{edges[i]:.12g}", int(counts[i]))
+            for i in range(first, last + 1)]
+
+
 def histogram_points(run: RunInfo, samples: pd.DataFrame,
                      bounds: Sequence[float] = BUCKET_BOUNDS_NS) -> Iterator[Point]:
-    """Cumulative bucket counts per (measurement, tags), Telegraf's way."""
+    """Each bucket's own count per (measurement, tags), one series per ``le``; see above."""
     group_keys = ["measurement", "scenario", "test", "vm", "level", "core"]
     for keys, group in samples.groupby(group_keys, sort=False):
-        values = np.sort(group["value_ns"].to_numpy())
-        first = group.iloc[0]
-        tags = _tags(run, first)
-        for index, bound in enumerate(list(bounds) + [math.inf]):
-            count = int(np.searchsorted(values, bound, side="right"))
+        tags = _tags(run, group.iloc[0])
+        for le, count in bucket_counts(group["value_ns"].to_numpy(), bounds):
             yield Point(
-                f"{keys[0]}{HISTOGRAM_SUFFIX}",
-                {**tags, "le": "+Inf" if math.isinf(bound) else f"{bound:g}"},
-                {"value_ns_bucket": count, "run_id": run.run_id, "commit": run.commit},
-                run.started_ns + index,
+                f"{keys[0]}{HISTOGRAM_SUFFIX}", {**tags, "le": le},
+                {"count": count, "run_id": run.run_id, "commit": run.commit},
+                run.started_ns,
             )
 
 

@@ -100,29 +100,96 @@ class Regression:
                 f"{', '.join(self.baseline_runs)}; commits {commits})")
 
 
+@dataclass(frozen=True)
+class Delta:
+    """One run's figure against its baseline: the median of the runs before it."""
+
+    value: float
+    baseline: float  # NaN when the run had no baseline (its board's first run)
+    limit: float  # above it, a regression
+    per_instruction: float | None  # ns per instruction under icount, else None
+
+    @property
+    def regressed(self) -> bool:
+        return not math.isnan(self.baseline) and self.value > self.limit
+
+    @property
+    def change(self) -> float:
+        return self.value - self.baseline
+
+    @property
+    def change_pct(self) -> float:
+        return 100.0 * self.change / self.baseline if self.baseline else math.nan
+
+    @property
+    def change_instructions(self) -> float | None:
+        return self.change / self.per_instruction if self.per_instruction else None
+
+
+def _baseline(frame: pd.DataFrame, position: int, window: int) -> pd.DataFrame:
+    """The ``window`` runs before ``frame``'s row ``position`` on its board and timing."""
+    run = frame.iloc[position]
+    earlier = frame.iloc[:position]
+    same = earlier[(earlier["board"] == run["board"]) & (earlier["timing"] == run["timing"])]
+    return same.tail(window)
+
+
+def _per_instruction(run: Mapping[str, Any]) -> float | None:
+    shift = run.get("icount_shift")
+    if run.get("timing") != "icount" or shift is None or pd.isna(shift):
+        return None
+    return float(2 ** int(shift))
+
+
+def delta(frame: pd.DataFrame, position: int, metric: Metric, *, window: int = 5,
+          band: NoiseBand = NoiseBand()) -> Delta | None:
+    """Row ``position``'s figure against its baseline; None where the run did not measure it.
+
+    Under icount the limit is the baseline's median (any change for the worse
+    counts); on real time, the noise band's.
+    """
+    run = frame.iloc[position]
+    value = float(run[metric.path])
+    if math.isnan(value):
+        return None
+    per_instruction = _per_instruction(run) if metric.unit == "ns" else None
+    history = _baseline(frame, position, window)[metric.path].to_numpy(dtype=np.float64)
+    history = history[~np.isnan(history)]
+    if history.size == 0:
+        return Delta(value, math.nan, math.nan, per_instruction)
+    median = float(np.median(history))
+    limit = median if run["timing"] == "icount" else band.limit(history)
+    return Delta(value, median, limit, per_instruction)
+
+
+def deltas(frame: pd.DataFrame, *, window: int = 5, band: NoiseBand = NoiseBand(),
+           metrics: Sequence[Metric] = METRICS) -> dict[tuple[str, str], Delta]:
+    """Every run's figures against their baselines, by (run id, metric path): the trend page's."""
+    found = {}
+    for position in range(len(frame)):
+        run_id = str(frame.iloc[position]["run_id"])
+        for metric in metrics:
+            compared = delta(frame, position, metric, window=window, band=band)
+            if compared is not None:
+                found[(run_id, metric.path)] = compared
+    return found
+
+
 def detect(frame: pd.DataFrame, *, window: int = 5, band: NoiseBand = NoiseBand(),
            metrics: Sequence[Metric] = METRICS) -> list[Regression]:
     """Regressions of the newest run against the runs before it on its board and timing."""
     if frame.empty:
         return []
     newest = frame.iloc[-1]
-    same = frame[(frame["board"] == newest["board"]) & (frame["timing"] == newest["timing"])]
-    baseline = same.iloc[:-1].tail(window)
-    if baseline.empty:
-        return []
+    baseline = _baseline(frame, len(frame) - 1, window)
     found = []
     for metric in metrics:
-        value = float(newest[metric.path])
-        history = baseline[metric.path].to_numpy(dtype=np.float64)
-        history = history[~np.isnan(history)]
-        if math.isnan(value) or history.size == 0:
-            continue
-        median = float(np.median(history))
-        limit = median if newest["timing"] == "icount" else band.limit(history)
-        if value > limit:
+        compared = delta(frame, len(frame) - 1, metric, window=window, band=band)
+        if compared is not None and compared.regressed:
             found.append(Regression(
-                metric, str(newest["run_id"]), str(newest["commit"]), value, limit, median,
-                tuple(baseline["run_id"]), tuple(baseline["commit"])))
+                metric, str(newest["run_id"]), str(newest["commit"]), compared.value,
+                compared.limit, compared.baseline, tuple(baseline["run_id"]),
+                tuple(baseline["commit"])))
     return found
 
 

@@ -27,7 +27,7 @@ MEASUREMENTS = {*SAMPLE_MEASUREMENTS, *(m + HISTOGRAM_SUFFIX for m in SAMPLE_MEA
                 *SCALAR_MEASUREMENTS}
 # The fields the schema's docstring lists, per kind of point.
 FIELDS = {"value_ns", "instructions", "seq", "run_id", "commit", "icount_shift",
-          "value_ns_bucket", "periods", "misses", "handler_runs", "jobs", "detected",
+          "count", "periods", "misses", "handler_runs", "jobs", "detected",
           "max_detect_ns", "lines", "line_bytes", "throttled", "refused_jobs", "max_delay_ns",
           "bound_ns"}
 TAGS = {*TAG_KEYS, "le"}
@@ -81,6 +81,11 @@ def test_the_panels_the_lab_needs_are_there() -> None:
     queries = " ".join(query for _, query in panel_queries())
     assert 'max("value_ns") FROM "irq_latency"' in queries
     assert '"irq_latency_histogram"' in queries and 'GROUP BY time($__interval), "le"' in queries
+    heatmap = next(panel for panel in dashboard()["panels"] if panel["type"] == "heatmap")
+    # Per-bucket counts, one series per le (its upper bound): what rowsFrame.layout le reads.
+    assert heatmap["targets"][0]["query"].startswith('SELECT sum("count") FROM')
+    assert heatmap["options"]["rowsFrame"] == {"layout": "le"}
+    assert heatmap["options"]["calculate"] is False
     assert 'mean("value_ns")' in queries and 'FROM "context_switch"' in queries
     assert 'sum("misses")' in queries
     assert 'FROM "io_cost"' in queries and 'GROUP BY time($__interval), "level"' in queries

@@ -13,7 +13,6 @@ documentation says.
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import subprocess
@@ -43,6 +42,7 @@ from lab.results.schema import (
     SCALAR_COLUMNS,
     RunInfo,
     RunPoints,
+    bucket_counts,
 )
 from lab.results.store import ResultStore
 
@@ -185,16 +185,23 @@ def test_round_trip_through_influxd(influxd: Any, tmp_path: Path) -> None:
         assert srt["instructions"].tolist() == (stored["value_ns"] / 16).tolist()
         assert set(srt["icount_shift"]) == {4} and set(srt["commit"]) == {info.commit}
 
-        # Histogram: cumulative buckets, an le tag each, +Inf counts every sample.
+        # Histogram: Grafana's heatmap layout, one series per bucket (its upper bound in le),
+        # each holding its own count, from the smallest sample's bucket to the largest's.
         buckets = client.query(
-            "SELECT value_ns_bucket FROM irq_latency_histogram "
+            'SELECT "count" FROM irq_latency_histogram '
             f"WHERE run_id = '{info.run_id}' AND level = 'NRT' GROUP BY le")
-        assert len(buckets) == len(BUCKET_BOUNDS_NS) + 1
         nrt = np.sort(latency[latency["level"] == "NRT"]["value_ns"].to_numpy())
-        for le, count in zip(buckets["le"], buckets["value_ns_bucket"]):
-            bound = math.inf if le == "+Inf" else float(le)
-            assert count == int(np.searchsorted(nrt, bound, side="right")), le
-        assert dict(zip(buckets["le"], buckets["value_ns_bucket"]))["+Inf"] == len(nrt)
+        got = dict(zip(buckets["le"], buckets["count"]))
+        bounds = sorted(float(le) for le in got)
+        assert bounds == [b for b in BUCKET_BOUNDS_NS if bounds[0] <= b <= bounds[-1]]
+        lower = [0.0, *BUCKET_BOUNDS_NS]
+        for le, count in got.items():
+            below = lower[BUCKET_BOUNDS_NS.index(float(le))]
+            assert count == int(((nrt > below) & (nrt <= float(le))).sum()), le
+        assert sum(got.values()) == len(nrt)
+        assert bounds[0] >= nrt.min() > lower[BUCKET_BOUNDS_NS.index(bounds[0])]
+        assert bounds[-1] >= nrt.max() > lower[BUCKET_BOUNDS_NS.index(bounds[-1])]
+        assert set(buckets["time"]) == {info.started_ns}  # one heatmap column per run
 
         # Deadline experiments: one point each, every stored field, integers stay integers.
         deadline = client.query(
@@ -233,13 +240,25 @@ def test_round_trip_through_influxd(influxd: Any, tmp_path: Path) -> None:
         stored = samples[samples["measurement"] == "io_cost"]
         assert dict(zip(io["level"], io["count"])) == stored.groupby("level").size().to_dict()
         assert dict(zip(io["level"], io["vm"])) == {"HRT": "hrt", "SRT": "quiet", "NRT": "nrt"}
-        io_buckets = client.query("SELECT value_ns_bucket FROM io_cost_histogram "
-                                  f"WHERE run_id = '{info.run_id}' AND le = '+Inf' GROUP BY level")
-        assert dict(zip(io_buckets["level"], io_buckets["value_ns_bucket"])) == \
+        io_buckets = client.query('SELECT sum("count") FROM io_cost_histogram '
+                                  f"WHERE run_id = '{info.run_id}' GROUP BY level")
+        assert dict(zip(io_buckets["level"], io_buckets["sum"])) == \
             stored.groupby("level").size().to_dict()
 
         with pytest.raises(InfluxQueryError, match="error parsing query"):
             client.query("SELEC nothing")
+
+
+def test_histogram_buckets_are_r10_and_not_cumulative() -> None:
+    # Ten a decade, round numbers: 200 and 250 ns apart, 1,080 and 1,250 ns apart.
+    assert BUCKET_BOUNDS_NS[:11] == (10, 12.5, 16, 20, 25, 31.5, 40, 50, 63, 80, 100)
+    assert len(BUCKET_BOUNDS_NS) == 91 and BUCKET_BOUNDS_NS[-1] == 1e10
+    values = np.array([200.0] * 5 + [210.0, 1080.0])
+    assert bucket_counts(values) == [("200", 5), ("250", 1), ("315", 0), ("400", 0), ("500", 0),
+                                     ("630", 0), ("800", 0), ("1000", 0), ("1250", 1)]
+    # Beyond the last bound: +Inf; each bucket only the range's, the counts add up.
+    assert bucket_counts(np.array([2e10]))[-1] == ("+Inf", 1)
+    assert bucket_counts(np.array([2e10])) == [("+Inf", 1)]
 
 
 # --------------------------------------------------------------------------- down server

@@ -21,7 +21,7 @@ import pytest
 
 from lab.evaluation.summary import PAPER
 from lab.results.cyclictest import cyclictest_json, write_cyclictest_json
-from lab.results.report import NOT_MEASURED, render_run_report
+from lab.results.report import NOT_MEASURED, constant_range, fmt_time, render_run_report
 from lab.results.schema import SAMPLE_COLUMNS, SCALAR_COLUMNS, RunInfo
 from lab.results.store import ResultStore, StoreError
 
@@ -297,7 +297,8 @@ def test_console_sharing_table(reports: dict[str, str]) -> None:
         unit = "ns" if field.endswith("_ns") else "count"
         assert reader.values[("console-sharing", f"console/{vm}/{field}", field, unit)] == value
     page = reports[FULL.run_id]
-    assert "quiet: worst line wait 10,006,400 ns, within the bound of 20,000,000 ns" in page
+    # Large times read in ms; the exact ns stay in data-value (checked above).
+    assert "quiet: worst line wait 10.006 ms, within the bound of 20 ms" in page
     assert "chatty: 281 writes refused" in page
     board = reports[PARTIAL.run_id]
     assert "console-sharing" not in read(board).tables
@@ -347,6 +348,29 @@ def test_progress_line_per_plot(store: ResultStore, tmp_path: Path) -> None:
     started = [line for line in lines if "plotting" in line]
     assert len(started) == 5  # native, SRT, NRT, NRT deferred, switches
     assert "irq_latency/SRT" in started[1]
+
+
+def test_large_times_read_in_us_or_ms() -> None:
+    assert fmt_time(1_080.0) == "1,080 ns" and fmt_time(99_990.0) == "99,990 ns"
+    assert fmt_time(869_470.0) == "869.47 µs" and fmt_time(10_006_180.0) == "10.006 ms"
+    assert fmt_time(20_000_000.0) == "20 ms"
+
+
+def test_each_statistics_row_has_its_unit(reports: dict[str, str]) -> None:
+    page = reports[FULL.run_id]
+    units = dict(re.findall(r'<tr data-series="([^"]+)"><th>[^<]*</th><td [^>]*>[^<]*</td>'
+                            r'<td class="unit" data-shown-unit="([^"]+)"', page))
+    assert units["irq_latency/SRT"] == "ns" and units["io_cost/host_proxy"] == "µs"
+    # The host proxy's worst in µs on the page; in ns, exactly, in its data-value.
+    worst = float(synthetic_values()["io_cost/host_proxy"].max())
+    shown = f"{worst / 1000:,.3f}".rstrip("0").rstrip(".")
+    assert f'data-stat="max" data-unit="ns" data-value="{worst!r}">{shown}</td>' in page
+
+
+def test_a_constant_distribution_gets_a_readable_range() -> None:
+    # native: every sample 200 ns; a stem in 190..210, whole-ns ticks, not one wide bin.
+    assert constant_range(200.0) == (190.0, 210.0)
+    assert constant_range(22_240.0) == (21_120.0, 23_360.0)
 
 
 # --- cyclictest JSON -----------------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,6 +14,7 @@ from lab.evaluation.summary import PAPER
 from lab.results.schema import SAMPLE_COLUMNS, SCALAR_COLUMNS, RunInfo
 from lab.results.store import ResultStore
 from lab.results.trend import (
+    METRICS,
     NoiseBand,
     detect,
     figures_frame,
@@ -157,12 +160,46 @@ def test_trend_report_shows_the_regression_and_every_run(store, tmp_path: Path) 
     runs.append(_store_run(store, 3, worse, commit="slow123"))
     frame = figures_frame(store)
     found = detect(frame)
-    page = render_trend_report(frame, found, tmp_path / "trend.html", window=5,
-                               source="the local store").read_text()
-    assert page.count("data:image/png;base64,") == 2
-    assert 'data-metric="context_switch_ns.ovm.mean"' in page
+    out = tmp_path / "nightly" / "trend.html"
+    page = render_trend_report(frame, found, out, window=5, source="the local store",
+                               store=store).read_text()
+    # A plot per tracked figure the runs measured, each an embedded PNG.
+    measured = [m for m in METRICS if frame[m.path].notna().any()]
+    assert page.count("data:image/png;base64,") == len(measured) >= 2
+    assert all('<figure class="trend' in page and f'data-metric="{m.path}"' in page
+               for m in measured)
+    # The regression: listed in red, its plot marked, its cell coloured.
+    assert 'class="regression" data-metric="context_switch_ns.ovm.mean"' in page
+    assert 'id="regressions" class="bad"' in page
+    newest = runs[-1].run_id
+    assert re.search(r'<figure class="trend regressed" id="[^"]+" '
+                     rf'data-metric="context_switch_ns\.ovm\.mean" data-regression="{newest}">',
+                     page)
+    assert page.count('<figure class="trend regressed"') == 1
     assert "slow123" in page
     assert all(f'data-run="{run.run_id}"' in page for run in runs)
+    # Every run linked to its report, written beside the trend.
+    for run in runs:
+        link = f"runs/report-{run.run_id}.html"
+        assert f'href="{link}"' in page and (out.parent / link).is_file()
+    # The delta against the baseline: value, median, % and instructions (shift 4: 16 ns each).
+    cell = re.search(r'<td class="regressed" data-metric="context_switch_ns\.ovm\.mean" '
+                     r'data-value="([^"]+)" data-baseline="([^"]+)" data-change-pct="([^"]+)" '
+                     r'data-change-instructions="([^"]+)">', page)
+    assert cell is not None
+    value, baseline, pct, instructions = map(float, cell.groups())
+    assert (value, baseline) == (11364.6 + 160.0, 11364.6)
+    assert pct == pytest.approx(100 * 160 / 11364.6) and instructions == pytest.approx(10.0)
+    assert "+160 ns (+1.4%), +10.0 ins" in page
+
+
+def test_trend_limits_show_a_change_on_a_linear_axis() -> None:
+    from lab.results.trend_report import y_limits
+
+    low, high = y_limits(np.array([1080.0, 1080.0, 1500.0]), integer=False) or (0, 0)
+    # A 39% jump spans most of the axis: not a sliver at the top of a log scale from 0.
+    assert 1080 - low < 0.3 * (high - low) and low > 900 and high < 1700
+    assert y_limits(np.array([0.0, 0.0]), integer=True) == (-1.0, 1.0)
 
 
 def _nightly(store: ResultStore, out: Path) -> "subprocess.CompletedProcess[str]":
@@ -183,6 +220,7 @@ def test_nightly_exits_0_on_identical_runs_and_1_naming_the_regression(store, tm
     assert quiet.returncode == 0, quiet.stdout + quiet.stderr
     assert "no regression" in quiet.stdout
     assert (tmp_path / "quiet" / "trend.html").is_file()
+    assert len(list((tmp_path / "quiet" / "runs").glob("report-*.html"))) == 4
 
     worse = copy.deepcopy(BASE_SUMMARY)
     worse["irq_latency_ns"]["HRT"]["max"] = 216.0
