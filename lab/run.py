@@ -29,7 +29,7 @@ from lab.remote.placement import (
     placed_from_args,
 )
 from lab.results.store import DEFAULT_STORE
-from lab.target.boot_evidence import core_evidence
+from lab.target.boot_evidence import BootEvidenceError, core_evidence
 from lab.target.provenance import target_provenance
 from lab.target.transcript import ConsoleTimeout
 
@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace, placement: Placement) -> int:
                 core_evidence(strategy.transcript, core, EVIDENCE_TIMEOUT_S)
                 for core in range(banner.cores)
             ]
-        except (StrategyError, ConsoleTimeout) as failure:
+        except (StrategyError, ConsoleTimeout, BootEvidenceError) as failure:
             cause = failure.__cause__ or failure
             print(f"[lab] boot failed: {cause}", file=sys.stderr)
             return 1
