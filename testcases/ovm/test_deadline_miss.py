@@ -31,7 +31,7 @@ def deadline_report(transcript, vm: str) -> dict[str, int]:
     """The SRT guest's first report of OVM's counts (its ``deadline`` V record)."""
     transcript.wait_for(values_line(vm, "deadline"), REPORT_S)
     records = parse_records(transcript.text)
-    assert [r for r in records.rejected if r.vm == vm] == []
+    assert [r for r in records.rejected if (r.vm, r.series) == (vm, "deadline")] == []
     return records.values_of("deadline", vm)
 
 

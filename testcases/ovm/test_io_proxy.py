@@ -47,7 +47,7 @@ def console_figures(transcript, vm: str) -> dict[str, int]:
     """A VM's summary of its console use (its ``console`` V record)."""
     transcript.wait_for(values_line(vm, "console"), REPORT_S)
     records = parse_records(transcript.text)
-    assert [r for r in records.rejected if r.vm == vm] == []
+    assert [r for r in records.rejected if (r.vm, r.series) == (vm, "console")] == []
     return records.values_of("console", vm)
 
 
