@@ -38,7 +38,7 @@ from lab.remote.placement import (
 )
 from lab.results.outputs import RunFailed, complete_or_abandoned, shown
 from lab.results.store import DEFAULT_STORE
-from lab.target.boot_evidence import core_evidence
+from lab.target.boot_evidence import BootEvidenceError, core_evidence
 from lab.target.provenance import target_provenance
 from lab.target.transcript import ConsoleTimeout
 
@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace, placement: Placement, out: Path) -> None:
                 core_evidence(strategy.transcript, core, EVIDENCE_TIMEOUT_S)
                 for core in range(banner.cores)
             ]
-        except (StrategyError, ConsoleTimeout) as failure:
+        except (StrategyError, ConsoleTimeout, BootEvidenceError) as failure:
             raise RunFailed(f"boot failed: {failure.__cause__ or failure}") from failure
         provenance = target_provenance(target, banner.board, REPO_ROOT)
     finally:

@@ -5,7 +5,8 @@ baseline (the latency probe without OVM), OVM with the probe alone on its
 HRT core, OVM with the SRT and NRT probes sharing a core, the two deadline
 experiments of the paper, then the cost of one device access on each of
 OVM's I/O paths (passthrough, OVM proxy, host proxy) and the console's
-sharing. Probes print their samples as records after measuring; the console
+sharing. Probes print their samples as records after measuring, and the
+single figures (deadline counts, console sharing) as V records; the console
 of every experiment is kept as its log.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from lab.firmware.build import build
 from lab.firmware.native import build_native
-from lab.target.records import ParsedRecords, parse_records
+from lab.target.records import ParsedRecords, parse_records, values_line
 from lab.target.strategy import OVMStrategy
 
 # The latency probe's arguments: a 100 us period, 1,000 samples.
@@ -45,7 +46,7 @@ class Experiment:
     # What is booted: a scenario of OVM's, or a guest program run natively.
     scenario: str | None = None
     native_program: str | None = None
-    # Lines that end the experiment, by name; their groups are its results.
+    # Lines that end the experiment, by name; its results are the records they end.
     done: dict[str, str] = field(default_factory=dict)
     timeout_s: float = 120.0
 
@@ -69,17 +70,9 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "shared", scenario="eval-shared",
         done={"srt": r"^\[srt\] SRT probe: done$", "nrt": r"^\[nrt\] NRT probe: done$"},
     ),
-    Experiment(
-        "schedulable", scenario="paper-eval",
-        done={"srt": r"^\[srt\] 10000 jobs: OVM counted (?P<done>\d+) done, "
-                     r"(?P<misses>\d+) deadline misses; miss handler ran (?P<runs>\d+) times;"},
-    ),
-    Experiment(
-        "overload", scenario="srt-overload",
-        done={"srt": r"^\[srt\] 100 jobs: OVM counted (?P<done>\d+) done, "
-                     r"(?P<misses>\d+) deadline misses; miss handler ran (?P<runs>\d+) times; "
-                     r"worst detection delay (?P<delay_us>\d+) us \((?P<delay_ticks>\d+) ticks\)$"},
-    ),
+    # The SRT guest's first report of OVM's counts (10,000 jobs; 100 when overloaded).
+    Experiment("schedulable", scenario="paper-eval", done={"srt": values_line("srt", "deadline")}),
+    Experiment("overload", scenario="srt-overload", done={"srt": values_line("srt", "deadline")}),
     # I/O: the cost of one device access per path, each series ended by its end record.
     Experiment(
         "io_passthrough", scenario="io-passthrough",
@@ -91,12 +84,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
             "nrt": _record_end("nrt", "io_cost.host_proxy", IO_COST_SAMPLES),
             # The console's sharing: how long the quiet VM's lines waited for the UART,
             # and how often OVM refused the chatty VM's bytes (over its share).
-            "chatty": r"^\[chatty\] chatty: jobs=(?P<jobs>\d+) lines=(?P<lines>\d+) "
-                      r"line_bytes=(?P<line_bytes>\d+) refused_jobs=(?P<refused_jobs>\d+) "
-                      r"throttled=(?P<throttled>\d+) max_delay_ticks=(?P<max_delay_ticks>\d+)$",
-            "quiet_console": r"^\[quiet\] quiet: lines=(?P<lines>\d+) line_bytes=(?P<line_bytes>\d+) "
-                             r"max_delay_ticks=(?P<max_delay_ticks>\d+) \((?P<max_delay_us>\d+) us\) "
-                             r"throttled=(?P<throttled>\d+)$",
+            "chatty": values_line("chatty", "console"),
+            "quiet_console": values_line("quiet", "console"),
             "quiet": _record_end("quiet", "io_cost.ovm_proxy", IO_COST_SAMPLES),
         },
     ),
@@ -109,11 +98,14 @@ class ExperimentResult:
     build: str  # the build id the image reported (commit, -dirty if so)
     console: str
     records: ParsedRecords
-    lines: dict[str, dict[str, str]]  # each done line's named groups
     wall_s: float
 
     def samples(self, series: str, vm: str | None = None) -> np.ndarray:
         return self.records.samples(series, vm)["value"].to_numpy(dtype=np.int64)
+
+    def values(self, name: str, vm: str) -> dict[str, int]:
+        """A VM's V record ``name`` (its figures)."""
+        return self.records.values_of(name, vm)
 
 
 Progress = Callable[[str], None]
@@ -147,11 +139,8 @@ def run_experiment(
         raise EvaluationError(f"{experiment.name}: the image reached {state} without a banner")
     build_id = banner.build
     try:
-        lines = {
-            key: transcript.wait_for(pattern, experiment.timeout_s,
-                                     what=f"{experiment.name}: /{pattern}/").groupdict()
-            for key, pattern in experiment.done.items()
-        }
+        for pattern in experiment.done.values():
+            transcript.wait_for(pattern, experiment.timeout_s, what=f"{experiment.name}: /{pattern}/")
     finally:
         console = transcript.text
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -164,7 +153,7 @@ def run_experiment(
                               f"see {log_dir / (experiment.name + '.log')}")
     wall = time.monotonic() - started
     progress(f"[eval] {experiment.name}: done in {wall:.1f} s of wall time")
-    return ExperimentResult(experiment, build_id, console, records, lines, wall)
+    return ExperimentResult(experiment, build_id, console, records, wall)
 
 
 def experiment(name: str) -> Experiment:

@@ -29,8 +29,10 @@ from .measures import CONSOLE_BOUND_ROUNDS, pair_switches
 # Switches kept per direction (the SRT probe runs more jobs than this, see probe_srt).
 SWITCH_SAMPLES = 1000
 NATIVE_SCENARIO = "native-latency"
-# The VMs of scenario io-proxy whose console figures are kept: (done line, vm, level, core).
-CONSOLE_VMS = (("quiet_console", "quiet", "SRT", 1), ("chatty", "chatty", "SRT", 0))
+# The VMs of scenario io-proxy whose console figures are kept: (vm, level, core).
+CONSOLE_VMS = (("quiet", "SRT", 1), ("chatty", "SRT", 0))
+# The console figures kept as they are counted (the delay is converted to ns).
+CONSOLE_COUNTS = ("jobs", "lines", "line_bytes", "refused_jobs", "throttled")
 
 
 def _rows(series: Series, scenario: str, values_ns: np.ndarray) -> pd.DataFrame:
@@ -89,21 +91,19 @@ def scalar_frame(results: Mapping[str, ExperimentResult], timebase: Timebase, *,
     """One row per figure: the deadline experiments' counts, and the console's sharing.
 
     ``deadline``: key the experiment, fields as counted by OVM for the SRT. ``console``:
-    key the VM (the quiet and the chatty VM of io-proxy), fields its summary line's
-    (delays in ns); the quiet VM's ``bound_ns`` is what the scenario's sharing promises it
+    key the VM (the quiet and the chatty VM of io-proxy), fields its ``console`` V
+    record's (delays in ns); the quiet VM's ``bound_ns`` is what the scenario's sharing promises it
     (``CONSOLE_BOUND_ROUNDS`` rounds of ``console.round_us``; ``board`` and ``repo_root``
     say where the scenario is read).
     """
     rows = _deadline_rows(results, timebase)
     io_proxy = results["io_proxy"]
     bound_ns = console_bound_ns(repo_root, board, _scenario(io_proxy))
-    for line, vm, level, core in CONSOLE_VMS:
-        groups = io_proxy.lines[line]
+    for vm, level, core in CONSOLE_VMS:
+        counted = io_proxy.values("console", vm)
         figures: list[tuple[str, float | int]] = [
-            (name, int(groups[name])) for name in
-            ("jobs", "lines", "line_bytes", "refused_jobs", "throttled") if name in groups]
-        figures.append(("max_delay_ns",
-                        float(timebase.ns(np.array([int(groups["max_delay_ticks"])]))[0])))
+            (name, counted[name]) for name in CONSOLE_COUNTS if name in counted]
+        figures.append(("max_delay_ns", _ns(timebase, counted["max_delay_ticks"])))
         if vm == "quiet":
             figures.append(("bound_ns", bound_ns))
         rows += [{"measurement": "console", "key": vm, "scenario": _scenario(io_proxy),
@@ -113,21 +113,24 @@ def scalar_frame(results: Mapping[str, ExperimentResult], timebase: Timebase, *,
 
 
 def _deadline_rows(results: Mapping[str, ExperimentResult], timebase: Timebase) -> list[dict]:
-    """The deadline experiments' counts (one row per figure)."""
-    schedulable = results["schedulable"].lines["srt"]
-    overload = results["overload"].lines["srt"]
-    figures = [
-        ("schedulable", "periods", int(schedulable["done"])),
-        ("schedulable", "misses", int(schedulable["misses"])),
-        ("schedulable", "handler_runs", int(schedulable["runs"])),
-        ("overload", "jobs", int(overload["done"])),
-        ("overload", "misses", int(overload["misses"])),
-        ("overload", "detected", int(overload["runs"])),
-        ("overload", "max_detect_ns",
-         float(timebase.ns(np.array([int(overload["delay_ticks"])]))[0])),
+    """The deadline experiments' counts (one row per figure), from the SRT's ``deadline`` record."""
+    schedulable = results["schedulable"].values("deadline", "srt")
+    overload = results["overload"].values("deadline", "srt")
+    figures: list[tuple[str, str, float | int]] = [
+        ("schedulable", "periods", schedulable["done"]),
+        ("schedulable", "misses", schedulable["misses"]),
+        ("schedulable", "handler_runs", schedulable["handler_runs"]),
+        ("overload", "jobs", overload["done"]),
+        ("overload", "misses", overload["misses"]),
+        ("overload", "detected", overload["handler_runs"]),
+        ("overload", "max_detect_ns", _ns(timebase, overload["max_detect_ticks"])),
     ]
     return [
         {"measurement": "deadline", "key": test, "scenario": _scenario(results[test]),
          "test": test, "vm": "srt", "level": "SRT", "core": 0, "field": field, "value": value}
         for test, field, value in figures
     ]
+
+
+def _ns(timebase: Timebase, ticks: int) -> float:
+    return float(timebase.ns(np.array([ticks]))[0])

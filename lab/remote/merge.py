@@ -49,7 +49,7 @@ def merged_evaluation(run: ParallelRun, *, out_dir: Path, env_file: Path | None 
     for e in EXPERIMENTS:
         r = run.results[e.name]
         results[e.name] = ExperimentResult(experiment(e.name), r.build or "unknown", r.console,
-                                           parse_records(r.console), r.lines, r.wall_s)
+                                           parse_records(r.console), r.wall_s)
     places = {
         "experiments": {name: run.results[name].place for name in results},
         "provenance": {name: info["provenance"] for name, info in run.places.items()},

@@ -49,7 +49,7 @@ def _run_job(job: Job, strategy, board: str, repo_root: Path, out_dir: Path, pla
         done = run_experiment(experiment(job.experiment), strategy, board, repo_root,
                               out_dir / "workers" / "logs", log)
         return JobResult(job.name, place, user, True, build=done.build, console=done.console,
-                         lines=done.lines, wall_s=done.wall_s)
+                         wall_s=done.wall_s)
     if job.image is None:
         raise ValueError(f"job {job.name}: no image (the runner builds one before it starts)")
     strategy.select_image(Path(job.image))

@@ -4,15 +4,22 @@ For every core: the guest OVM entered, the first SMC that reached the monitor
 (with the guest's CPSR), the guest's own word that the SMC round trips came
 back, OVM's answers to bad hypercalls, which addresses its memory map lets
 it reach, and that timer FIQs reached the monitor (OVM's scheduler events) while the guest ran.
+OVM's own lines are read as prose; the guest's figures from its V records
+(lab.target.records).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .records import parse_records, values_line
 from .transcript import ConsoleTranscript
 
 PSR_MODE_MASK = 0x1F
+
+
+class BootEvidenceError(Exception):
+    """A guest's record of what it saw was printed but cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -47,36 +54,45 @@ def core_evidence(transcript: ConsoleTranscript, core: int, timeout_s: float) ->
         r"\(non-secure cpsr=0x(?P<cpsr>[0-9a-f]+)\), handled in monitor mode$",
         timeout_s, what=f"core {core}'s first SMC in the monitor",
     )
-    trips = transcript.wait_for(
-        rf"^\[\S+\] core {core}: smc round trip (?P<ok>\d+)/(?P<n>\d+) ok$",
-        timeout_s, what=f"core {core}'s guest back from its SMCs",
-    )
-    bad = transcript.wait_for(
-        rf"^\[\S+\] core {core}: bad index -> (?P<index>-?\d+), out-of-grant address -> "
-        r"(?P<addr>-?\d+), oversized write -> (?P<size>-?\d+)$",
-        timeout_s, what=f"core {core}'s bad-hypercall results",
-    )
-    probe = transcript.wait_for(
-        rf"^\[\S+\] core {core}: memory probe: own (?P<own>\S+), 1 MiB below (?P<below>\S+), "
-        r"address 0 (?P<zero>\S+)$",
-        timeout_s, what=f"core {core}'s memory probe",
-    )
-    ticks = transcript.wait_for(
-        rf"^\[\S+\] core {core}: (?P<ticks>\d+) OVM timer events taken in monitor mode "
-        r"while this guest ran$",
-        timeout_s, what=f"core {core}'s timer FIQs in the monitor",
-    )
+    vm = entered["vm"]
+
+    def figures(name: str, what: str) -> dict[str, int]:
+        return _guest_values(transcript, vm, core, name, timeout_s, f"core {core}'s {what}")
+
+    trips = figures("smc_round_trips", "guest back from its SMCs")
+    bad = figures("bad_hypercalls", "bad-hypercall results")
+    probe = figures("memory_probe", "memory probe")
+    ticks = figures("timer_events", "timer FIQs in the monitor")
     return CoreEvidence(
         core=core,
-        vm=entered["vm"],
+        vm=vm,
         guest_cpsr_at_smc=int(smc["cpsr"], 16),
-        round_trips_ok=int(trips["ok"]),
-        round_trips=int(trips["n"]),
-        bad_index_status=int(bad["index"]),
-        out_of_grant_status=int(bad["addr"]),
-        oversized_status=int(bad["size"]),
-        fiq_ticks=int(ticks["ticks"]),
-        own_memory=probe["own"],
-        memory_below=probe["below"],
-        address_zero=probe["zero"],
+        round_trips_ok=trips["ok"],
+        round_trips=trips["n"],
+        bad_index_status=bad["bad_index"],
+        out_of_grant_status=bad["out_of_grant"],
+        oversized_status=bad["oversized"],
+        fiq_ticks=ticks["at_least"],
+        own_memory=_reach(probe["own"]),
+        memory_below=_reach(probe["below"]),
+        address_zero=_reach(probe["zero"]),
     )
+
+
+def _guest_values(transcript: ConsoleTranscript, vm: str, core: int, name: str,
+                  timeout_s: float, what: str) -> dict[str, int]:
+    """The guest's V record ``name`` once printed; an error says why it is unusable."""
+    transcript.wait_for(values_line(vm, name), timeout_s, what=what)
+    records = parse_records(transcript.text)
+    rejected = [r.reason for r in records.rejected if (r.vm, r.series) == (vm, name)]
+    if rejected:
+        raise BootEvidenceError(f"{what}: {vm}'s {name} record rejected: {'; '.join(rejected)}")
+    values = records.values_of(name, vm)
+    if values.get("core") != core:
+        raise BootEvidenceError(f"{what}: {vm}'s {name} record is of core {values.get('core')}")
+    return values
+
+
+def _reach(read_ok: int) -> str:
+    """The guest's probe read, 1 when it succeeded, in CoreEvidence's words."""
+    return "mapped" if read_ok else "fault"

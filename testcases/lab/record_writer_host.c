@@ -35,3 +35,9 @@ void host_reset(void)
 {
 	output_len = 0;
 }
+
+/* What the test's ctypes mirror of struct record_value must measure. */
+u32 host_record_value_size(void)
+{
+	return sizeof(struct record_value);
+}

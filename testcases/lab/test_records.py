@@ -1,5 +1,6 @@
 """The record line protocol: the guests' C writer against the lab's parser, and
-the parser against garbage, interleaving, truncation and corruption."""
+the parser against garbage, interleaving, truncation and corruption; series
+and single values (V records) alike."""
 
 from __future__ import annotations
 
@@ -29,6 +30,24 @@ def writer(tmp_path_factory) -> ctypes.CDLL:
     lib = ctypes.CDLL(str(library))
     lib.host_output.restype = ctypes.c_char_p
     return lib
+
+
+class RecordValue(ctypes.Structure):
+    """ovm/guests/lib/records.h's struct record_value."""
+
+    _fields_ = [("key", ctypes.c_char_p), ("value", ctypes.c_int32)]
+
+
+def write_values(writer: ctypes.CDLL, name: str, values: dict[str, int], vm: str = "srt") -> str:
+    writer.host_reset()
+    pairs = (RecordValue * len(values))(*(RecordValue(k.encode(), v) for k, v in values.items()))
+    writer.record_values(name.encode(), pairs, len(values))
+    return "".join(f"[{vm}] {line}\n" for line in writer.host_output().decode().splitlines())
+
+
+def record(body: str, vm: str = "srt") -> str:
+    """A well-formed record line, checksummed as a guest would."""
+    return f"[{vm}] {body} #{zlib.crc32(body.encode()):08x}"
 
 
 def write_series(writer: ctypes.CDLL, series: str, values: list[int], vm: str = "hrt") -> str:
@@ -122,3 +141,70 @@ def test_end_count_disagreeing_with_the_header_is_rejected():
                       line("@ovm1 E x n=2")])
     parsed = parse_records(text)
     assert [r.reason for r in parsed.rejected] == ["2 samples where the header says 3"]
+
+
+def test_c_record_value_is_what_the_test_passes(writer):
+    assert writer.host_record_value_size() == ctypes.sizeof(RecordValue)
+
+
+def test_written_values_read_back_exactly(writer):
+    figures = {"jobs": 10000, "misses": 0, "status": -4, "low": -2**31, "high": 2**31 - 1}
+    text = write_values(writer, "deadline", figures)
+    assert text.startswith("[srt] @ovm1 V deadline jobs=10000 misses=0 status=-4 low=-2147483648 ")
+    parsed = parse_records(text)
+    assert parsed.values == {("srt", "deadline"): figures}
+    assert parsed.values_of("deadline") == parsed.values_of("deadline", vm="srt") == figures
+    assert (parsed.rejected, parsed.foreign_lines, parsed.corrupt_lines) == ([], 0, 0)
+
+
+def test_a_values_line_too_long_for_the_writer_is_rejected_not_cut(writer):
+    figures = {f"figure_{i}": 1_000_000 + i for i in range(20)}
+    parsed = parse_records(write_values(writer, "summary", figures))
+    assert parsed.values == {}
+    assert parsed.corrupt_lines == 1
+    assert [(r.series, r.reason) for r in parsed.rejected] == [
+        ("summary", "not a whole V record (cut or garbled)")]
+
+
+def test_values_beside_series_and_prose_stay_apart(writer):
+    text = (write_series(writer, "lat", [1, 2], vm="srt") + "[srt] 100 jobs: prose\n"
+            + write_values(writer, "lat", {"jobs": 100}, vm="srt"))
+    parsed = parse_records(text)
+    assert parsed.samples("lat")["value"].tolist() == [1, 2]
+    assert parsed.values_of("lat") == {"jobs": 100}
+    assert parsed.foreign_lines == 1
+
+
+def test_the_last_values_of_a_name_win_and_vms_stay_apart():
+    parsed = parse_records("\n".join([
+        record("@ovm1 V console lines=1", vm="quiet"), record("@ovm1 V console lines=2", vm="quiet"),
+        record("@ovm1 V console lines=7", vm="chatty")]))
+    assert parsed.values_of("console", vm="quiet") == {"lines": 2}
+    assert parsed.values_of("console", vm="chatty") == {"lines": 7}
+    assert parsed.rejected == []
+    with pytest.raises(KeyError, match="from VMs"):
+        parsed.values_of("console")
+    with pytest.raises(KeyError):
+        parsed.values_of("console", vm="host")
+
+
+@pytest.mark.parametrize(("line", "reason"), [
+    (record("@ovm1 V d jobs=1")[:-1] + "0", "a record failed its checksum"),
+    (record("@ovm1 V d jobs=1.5"), "'jobs=1.5' is not <key>=<integer>"),
+    (record("@ovm1 V d jobs=0x10"), "'jobs=0x10' is not <key>=<integer>"),
+    (record("@ovm1 V d Jobs=1"), "'Jobs=1' is not <key>=<integer>"),
+    (record("@ovm1 V d jobs"), "'jobs' is not <key>=<integer>"),
+    (record("@ovm1 V d jobs=1 jobs=2"), "key 'jobs' given twice"),
+    (record("@ovm1 V d"), "no values"),
+    ("[srt] @ovm1 V d jobs=1", "not a whole V record (cut or garbled)"),
+])
+def test_a_malformed_values_record_is_rejected_with_its_reason(line, reason):
+    parsed = parse_records(line + "\n" + record("@ovm1 V other ok=1"))
+    assert [(r.vm, r.series, r.reason) for r in parsed.rejected] == [("srt", "d", reason)]
+    assert parsed.values == {("srt", "other"): {"ok": 1}}
+
+
+def test_a_rejected_repeat_leaves_the_earlier_values_but_is_reported():
+    parsed = parse_records("\n".join([record("@ovm1 V d jobs=1"), record("@ovm1 V d jobs=x")]))
+    assert parsed.values_of("d") == {"jobs": 1}
+    assert [r.reason for r in parsed.rejected] == ["'jobs=x' is not <key>=<integer>"]

@@ -19,6 +19,7 @@ import pytest
 from lab.firmware.limits import CONSOLE_QUEUE
 from lab.firmware.loader import load_board, load_scenario
 from lab.host.console import abi
+from lab.target.records import parse_records, values_line
 
 pytestmark = pytest.mark.lab
 
@@ -42,35 +43,39 @@ def ticks_per_us(board) -> int:
     return board.private_timer_hz // 1_000_000
 
 
+def console_figures(transcript, vm: str) -> dict[str, int]:
+    """A VM's summary of its console use (its ``console`` V record)."""
+    transcript.wait_for(values_line(vm, "console"), REPORT_S)
+    records = parse_records(transcript.text)
+    assert [r for r in records.rejected if (r.vm, r.series) == (vm, "console")] == []
+    return records.values_of("console", vm)
+
+
 def test_quiet_lines_wait_at_most_two_rounds_while_chatty_floods(io_proxy, scenario):
     board, config = scenario
-    quiet = io_proxy.transcript.wait_for(
-        r"^\[quiet\] quiet: lines=(?P<lines>\d+) line_bytes=(?P<bytes>\d+) "
-        r"max_delay_ticks=(?P<delay>\d+) \(\d+ us\) throttled=(?P<throttled>\d+)$", REPORT_S)
+    quiet = console_figures(io_proxy.transcript, "quiet")
     bound_ticks = 2 * config.console.round_us * ticks_per_us(board)
-    assert int(quiet["bytes"]) <= config.console.bytes_per_round
-    assert 0 < int(quiet["delay"]) <= bound_ticks
-    assert int(quiet["throttled"]) == 0
+    assert quiet["line_bytes"] <= config.console.bytes_per_round
+    assert 0 < quiet["max_delay_ticks"] <= bound_ticks
+    assert quiet["throttled"] == 0
     lines = re.findall(r"^\[quiet\] quiet (\d{3})$", io_proxy.transcript.text, re.MULTILINE)
-    assert [int(n) for n in lines[: int(quiet["lines"])]] == list(range(int(quiet["lines"])))
+    assert [int(n) for n in lines[: quiet["lines"]]] == list(range(quiet["lines"]))
 
 
 def test_chatty_is_held_to_its_share_and_its_lines_stay_whole(io_proxy, scenario):
     board, config = scenario
-    chatty = io_proxy.transcript.wait_for(
-        r"^\[chatty\] chatty: jobs=(?P<jobs>\d+) lines=(?P<lines>\d+) line_bytes=(?P<bytes>\d+) "
-        r"refused_jobs=(?P<refused>\d+) throttled=(?P<throttled>\d+)", REPORT_S)
-    assert int(chatty["throttled"]) > 0
-    assert int(chatty["refused"]) == int(chatty["throttled"])
+    chatty = console_figures(io_proxy.transcript, "chatty")
+    assert chatty["throttled"] > 0
+    assert chatty["refused_jobs"] == chatty["throttled"]
     vm = next(vm for vm in config.vms if vm.name == "chatty")
     assert vm.realtime is not None
-    rounds = int(chatty["jobs"]) * vm.realtime.period_us // config.console.round_us + 1
+    rounds = chatty["jobs"] * vm.realtime.period_us // config.console.round_us + 1
     share = rounds * config.console.bytes_per_round + CONSOLE_QUEUE
-    assert int(chatty["lines"]) * int(chatty["bytes"]) <= share
+    assert chatty["lines"] * chatty["line_bytes"] <= share
     text = io_proxy.transcript.text
     sent = re.findall(r"^\[chatty\] chatty \d{6} [a-z]+$", text, re.MULTILINE)
-    assert len(sent) >= int(chatty["lines"]) - 3
-    assert all(len(line) == len("[chatty] ") + int(chatty["bytes"]) - 1 for line in sent)
+    assert len(sent) >= chatty["lines"] - 3
+    assert all(len(line) == len("[chatty] ") + chatty["line_bytes"] - 1 for line in sent)
     assert not re.search(r"^\[chatty\] .*quiet \d{3}", text, re.MULTILINE)
 
 

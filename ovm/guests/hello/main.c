@@ -4,6 +4,7 @@
  * and that OVM's timer events reach the monitor while it runs.
  */
 #include "guest.h"
+#include "records.h"
 
 #define ROUND_TRIPS 3
 #define TIMER_EVENTS 100
@@ -24,12 +25,23 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
 			ok++;
 	}
 	gprintf("core %u: smc round trip %u/%u ok\n", core, ok, ROUND_TRIPS);
+	const struct record_value trips[] = {
+		{ "core", (s32)core }, { "ok", (s32)ok }, { "n", ROUND_TRIPS },
+	};
+	record_values("smc_round_trips", trips, ARRAY_SIZE(trips));
 
 	struct hc_result bad_index = hypercall(0x7fffffff, 0, 0, 0);
 	struct hc_result bad_addr = hypercall(HC_CONSOLE_WRITE, 0x0, 16, 0);
 	struct hc_result too_long = hypercall(HC_CONSOLE_WRITE, (u32)(uintptr_t)&info, 100000, 0);
 	gprintf("core %u: bad index -> %d, out-of-grant address -> %d, oversized write -> %d\n",
 		core, bad_index.status, bad_addr.status, too_long.status);
+	const struct record_value refused[] = {
+		{ "core", (s32)core },
+		{ "bad_index", bad_index.status },
+		{ "out_of_grant", bad_addr.status },
+		{ "oversized", too_long.status },
+	};
+	record_values("bad_hypercalls", refused, ARRAY_SIZE(refused));
 
 	/* Memory separation: its own memory reads; OVM's area below it and page 0 do not. */
 	extern char _start[];
@@ -39,6 +51,11 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
 	bool zero_ok = guest_probe_read(0, &value);
 	gprintf("core %u: memory probe: own %s, 1 MiB below %s, address 0 %s\n", core,
 		own_ok ? "mapped" : "FAULT", below_ok ? "mapped" : "fault", zero_ok ? "mapped" : "fault");
+	/* 1: the read succeeded (mapped), 0: it faulted. */
+	const struct record_value mapped[] = {
+		{ "core", (s32)core }, { "own", own_ok }, { "below", below_ok }, { "zero", zero_ok },
+	};
+	record_values("memory_probe", mapped, ARRAY_SIZE(mapped));
 
 	u32 fiqs;
 	do {
@@ -47,4 +64,6 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
 	} while (fiqs < TIMER_EVENTS);
 	gprintf("core %u: %u OVM timer events taken in monitor mode while this guest ran\n", core,
 		TIMER_EVENTS);
+	const struct record_value events[] = { { "core", (s32)core }, { "at_least", TIMER_EVENTS } };
+	record_values("timer_events", events, ARRAY_SIZE(events));
 }

@@ -58,6 +58,34 @@ static void job_done(void)
 	hypercall(HC_VM_EXIT, 0, 0, 0);
 }
 
+/* The console figures for the lab, beside the summary lines for people. */
+static void chatty_record(u32 jobs, u32 lines, u32 refused_jobs, u32 throttled, u32 delay)
+{
+	const struct record_value values[] = {
+		{ "jobs", (s32)jobs },
+		{ "lines", (s32)lines },
+		{ "line_bytes", CHATTY_LINE },
+		{ "refused_jobs", (s32)refused_jobs },
+		{ "throttled", (s32)throttled },
+		{ "max_delay_ticks", (s32)delay },
+	};
+
+	record_values("console", values, ARRAY_SIZE(values));
+}
+
+static void quiet_record(u32 lines, u32 line_bytes, u32 delay, u32 throttled)
+{
+	const struct record_value values[] = {
+		{ "lines", (s32)lines },
+		{ "line_bytes", (s32)line_bytes },
+		{ "max_delay_ticks", (s32)delay },
+		{ "max_delay_us", (s32)ticks_to_us(delay) },
+		{ "throttled", (s32)throttled },
+	};
+
+	record_values("console", values, ARRAY_SIZE(values));
+}
+
 /* The chatty VM's current line, written across jobs from where OVM last refused. */
 static char line[CHATTY_LINE];
 static u32 line_pos = CHATTY_LINE;
@@ -94,10 +122,12 @@ static void chatty(u32 jobs)
 		}
 		job_done();
 	}
+	u32 throttled = console_stat(OVM_CONSOLE_THROTTLED);
+	u32 delay = console_stat(OVM_CONSOLE_MAX_DELAY);
 	gprintf("chatty: jobs=%u lines=%u line_bytes=%u refused_jobs=%u throttled=%u "
 		"max_delay_ticks=%u\n",
-		jobs, lines, CHATTY_LINE, refused_jobs, console_stat(OVM_CONSOLE_THROTTLED),
-		console_stat(OVM_CONSOLE_MAX_DELAY));
+		jobs, lines, CHATTY_LINE, refused_jobs, throttled, delay);
+	chatty_record(jobs, lines, refused_jobs, throttled, delay);
 }
 
 static void arm_timer(void)
@@ -160,8 +190,10 @@ static void quiet(u32 jobs)
 		job_done();
 	}
 	u32 delay = console_stat(OVM_CONSOLE_MAX_DELAY);
+	u32 throttled = console_stat(OVM_CONSOLE_THROTTLED);
 	gprintf("quiet: lines=%u line_bytes=%u max_delay_ticks=%u (%u us) throttled=%u\n", jobs,
-		(u32)sizeof(text) - 1, delay, ticks_to_us(delay), console_stat(OVM_CONSOLE_THROTTLED));
+		(u32)sizeof(text) - 1, delay, ticks_to_us(delay), throttled);
+	quiet_record(jobs, sizeof(text) - 1, delay, throttled);
 	gprintf("quiet: timer device fired=%u late_ticks=%u\n", timer_fired,
 		timer_fired ? (u32)(timer_seen - timer_due) : 0);
 	record_series("io_cost.ovm_proxy", "ticks", cost, COST_SAMPLES);

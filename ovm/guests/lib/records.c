@@ -63,3 +63,20 @@ void record_series(const char *series, const char *unit, const u32 *values, u32 
 	append(&line, "@ovm1 E %s n=%u", series, count);
 	emit(&line);
 }
+
+void record_values(const char *name, const struct record_value *values, u32 count)
+{
+	struct line line = { .len = 0 };
+
+	append(&line, "@ovm1 V %s", name);
+	for (u32 i = 0; i < count; i++)
+		append(&line, " %s=%d", values[i].key, values[i].value);
+	/* A full line may have lost its tail: no checksum, so the lab rejects it
+	 * rather than read a cut value as a whole one. */
+	if (line.len == sizeof(line.text) - 1) {
+		line.text[line.len] = '\0';
+		gprintf("%s #cut\n", line.text);
+		return;
+	}
+	emit(&line);
+}
