@@ -75,8 +75,7 @@ def _nightly(args: argparse.Namespace) -> int:
         except PlacementError as error:
             print(f"[nightly] {error}", file=sys.stderr)
             return exits.FAILED
-        except RunFailed as failed:
-            print(f"[nightly] run FAILED: {failed}", file=sys.stderr, flush=True)
+        except RunFailed:  # said by complete_or_abandoned
             return exits.FAILED
         board = info.board
     return _trend(args, board)

@@ -71,8 +71,7 @@ def _placed(args: argparse.Namespace) -> int:
     except PlacementError as error:
         print(f"[lab] {error}", file=sys.stderr)
         return exits.FAILED
-    except RunFailed as failed:
-        print(f"[lab] run FAILED: {failed}", file=sys.stderr, flush=True)
+    except RunFailed:  # said by complete_or_abandoned
         return exits.FAILED
     return exits.OK
 

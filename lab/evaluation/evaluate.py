@@ -148,7 +148,9 @@ def evaluate_and_keep(env_file: Path, out: Path, store_path: Path, *, source: st
         run = run_evaluation(env.get_target("main"), env_file, out, progress=progress)
     except (StrategyError, ConsoleTimeout, EvaluationError, linux_baseline.BaselineError,
             BuildError) as failure:
-        raise RunFailed(str(failure.__cause__ or failure)) from failure
+        # labgrid's strategy wraps what failed inside it; the lab's own errors say it whole.
+        shown = failure.__cause__ if isinstance(failure, StrategyError) else None
+        raise RunFailed(str(shown or failure)) from failure
     finally:
         cleanup(env)
     shown = out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out

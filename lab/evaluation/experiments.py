@@ -12,6 +12,7 @@ of every experiment is kept as its log.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -19,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from labgrid.strategy import StrategyError
 
 from lab.firmware.build import build
 from lab.firmware.native import build_native
 from lab.target.records import ParsedRecords, parse_records, values_line
-from lab.target.strategy import OVMStrategy
+from lab.target.strategy import BootError, OVMStrategy
+from lab.target.transcript import ConsoleClosed, ConsoleTimeout
 
 # The latency probe's arguments: a 100 us period, 1,000 samples.
 LATENCY_ARGS = (100, 1000)
@@ -34,6 +37,11 @@ IO_COST_SAMPLES = 100
 def _record_end(vm: str, series: str, count: int) -> str:
     """The end record of a VM's series (lab.target.records' protocol): it is complete then."""
     return rf"^\[{vm}\] @ovm1 E {re.escape(series)} n={count} #[0-9a-f]{{8}}$"
+
+
+log = logging.getLogger(__name__)
+# Console lines a failure shows (the whole console is in the experiment's log).
+FAILURE_TAIL_LINES = 12
 
 
 class EvaluationError(Exception):
@@ -130,8 +138,14 @@ def run_experiment(
         state = "ovm"
     started = time.monotonic()
     progress(f"[eval] {experiment.name}: booting and measuring (up to {experiment.timeout_s:.0f} s)")
-    strategy.select_image(image)
-    strategy.transition(state)
+    log_file = log_dir / f"{experiment.name}.log"
+    try:
+        strategy.select_image(image)
+        strategy.transition(state)
+    except (StrategyError, BootError) as failure:
+        _power_off(strategy)
+        raise EvaluationError(f"{experiment.name}: booting {image.name} failed: "
+                              f"{failure.__cause__ or failure}") from failure
     transcript = strategy.transcript
     assert transcript is not None
     banner = strategy.banner or strategy.native_banner
@@ -140,12 +154,15 @@ def run_experiment(
     build_id = banner.build
     try:
         for pattern in experiment.done.values():
-            transcript.wait_for(pattern, experiment.timeout_s, what=f"{experiment.name}: /{pattern}/")
+            transcript.wait_for(pattern, experiment.timeout_s, what=f"/{pattern}/")
+    except ConsoleTimeout as waited:
+        raise EvaluationError(
+            _what_happened(experiment, waited, strategy.emulator_end(), log_file)) from waited
     finally:
         console = transcript.text
         log_dir.mkdir(parents=True, exist_ok=True)
-        (log_dir / f"{experiment.name}.log").write_text(console)
-        strategy.transition("off")
+        log_file.write_text(console)
+        _power_off(strategy)
     records = parse_records(console)
     if records.rejected:
         reasons = "; ".join(f"{r.vm or 'native'} {r.series}: {r.reason}" for r in records.rejected)
@@ -154,6 +171,30 @@ def run_experiment(
     wall = time.monotonic() - started
     progress(f"[eval] {experiment.name}: done in {wall:.1f} s of wall time")
     return ExperimentResult(experiment, build_id, console, records, wall)
+
+
+def _what_happened(experiment: Experiment, waited: ConsoleTimeout, ended: str | None,
+                   log_file: Path) -> str:
+    """The failure as a person needs it: which experiment, what it waited for, how the
+    target ended, its last lines and where the whole console is."""
+    if isinstance(waited, ConsoleClosed):
+        how = f"the console closed before {waited.what} ({ended or 'the target went away'})"
+    else:
+        how = (f"{waited.what} not seen within {waited.timeout_s:.0f} s"
+               + (f"; {ended}" if ended else " (the target still ran)"))
+    tail = waited.transcript.splitlines()[-FAILURE_TAIL_LINES:]
+    return (f"experiment {experiment.name}: {how}; its last {len(tail)} console lines:\n"
+            + "\n".join(f"    {line}" for line in tail)
+            + f"\npartial console log: {log_file}")
+
+
+def _power_off(strategy: OVMStrategy) -> None:
+    """Off, whatever state the target is in; a failure here goes to the log (the
+    experiment's own failure, if any, is the one to report)."""
+    try:
+        strategy.transition("off")
+    except Exception:  # noqa: BLE001 - logged whole
+        log.exception("powering the target off failed")
 
 
 def experiment(name: str) -> Experiment:

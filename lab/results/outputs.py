@@ -83,8 +83,9 @@ def shown(path: Path) -> Path:
 @contextmanager
 def complete_or_abandoned(published: Path, *, who: str) -> Iterator[RunDirectory]:
     """A run's directory, published at ``published`` if the block completes; marked
-    INCOMPLETE (saying why and where) if it raises, and the exception goes on. The
-    run's log records (the lab's and labgrid's) go to its ``lab.log``."""
+    INCOMPLETE if it raises (a ``RunFailed`` is printed, then where the partial run is),
+    and the exception goes on. The run's log records (the lab's and labgrid's) go to
+    its ``lab.log``."""
     run_dir = RunDirectory.start(published, run_name(time.time_ns(), git_commit(REPO_ROOT)))
     with logging_to(run_dir.path / "lab.log"):
         try:
@@ -93,6 +94,8 @@ def complete_or_abandoned(published: Path, *, who: str) -> Iterator[RunDirectory
             why = str(stop) if isinstance(stop, RunFailed) else (
                 f"{type(stop).__name__}: {stop}" if str(stop) else type(stop).__name__)
             marker = run_dir.abandon(why)
+            if isinstance(stop, RunFailed):
+                print(f"[{who}] run FAILED: {stop}", file=sys.stderr, flush=True)
             print(f"[{who}] the partial run stays in {shown(run_dir.path)} ({marker.name}, "
                   f"lab.log, the experiments' logs); {shown(published)} still holds the last "
                   "complete run", file=sys.stderr, flush=True)

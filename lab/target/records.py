@@ -126,6 +126,7 @@ def parse_records(text: str) -> ParsedRecords:
     done: list[_Series] = []
     value_records: dict[tuple[str, str], dict[str, int]] = {}
     values_rejected: list[Rejected] = []
+    orphans: dict[tuple[str, str], str] = {}  # series seen without their begin: why
     foreign = corrupt = 0
 
     for line in text.splitlines():
@@ -158,22 +159,22 @@ def parse_records(text: str) -> ParsedRecords:
                 open_series[key].problem = open_series[key].problem or "restarted before its end"
                 done.append(open_series.pop(key))
             fields = _fields(rest)
-            expected = int(fields.pop("n", "-1"))
-            open_series[key] = _Series(key[0], key[1], expected, fields)
+            expected = _integer(fields.pop("n", ""))
+            opened = _Series(key[0], key[1], -1 if expected is None else expected, fields)
+            if expected is None or expected < 0:
+                opened.problem = f"a begin record without a count (n={fields.get('n', '')!r})"
+            open_series[key] = opened
         elif key not in open_series:
             corrupt += 1
+            orphans.setdefault(key, f"{'samples' if kind == 'S' else 'an end'} without a "
+                                    "begin record (its begin line was lost)")
         elif kind == "S":
-            current = open_series[key]
-            first, *values = rest.split()
-            if int(first) != len(current.values):
-                current.problem = current.problem or (
-                    f"samples jump from {len(current.values)} to {first}"
-                )
-            current.values.extend(int(v) for v in values)
+            _add_samples(open_series[key], rest)
         else:
             current = open_series.pop(key)
             current.ended = True
-            if int(_fields(rest).get("n", "-1")) != len(current.values):
+            count = _integer(_fields(rest).get("n", ""))
+            if count != len(current.values):
                 current.problem = current.problem or (
                     f"{len(current.values)} samples where the end says {_fields(rest).get('n')}"
                 )
@@ -199,7 +200,29 @@ def parse_records(text: str) -> ParsedRecords:
             "value": series.values,
         }, columns=SAMPLE_COLUMNS)
         meta[key] = series.meta
+    rejected += [Rejected(vm, name, why) for (vm, name), why in orphans.items()]
     return ParsedRecords(complete, meta, rejected + values_rejected, foreign, corrupt, value_records)
+
+
+def _integer(text: str) -> int | None:
+    """A signed decimal integer, or None: a record's numbers are never trusted to be one."""
+    return int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else None
+
+
+def _add_samples(current: _Series, rest: str) -> None:
+    """A sample record's values onto its series, or the reason the series is rejected."""
+    first, *texts = rest.split() or [""]
+    index = _integer(first)
+    values = [_integer(text) for text in texts]
+    if index is None:
+        current.problem = current.problem or f"a sample record without its index ({first!r})"
+    elif any(value is None for value in values):
+        bad = next(text for text, value in zip(texts, values) if value is None)
+        current.problem = current.problem or f"a sample that is not an integer ({bad[:20]!r})"
+    elif index != len(current.values):
+        current.problem = current.problem or (
+            f"samples jump from {len(current.values)} to {index}")
+    current.values.extend(value for value in values if value is not None)
 
 
 def _read_values(match: re.Match[str], intact: bool,

@@ -208,3 +208,46 @@ def test_a_rejected_repeat_leaves_the_earlier_values_but_is_reported():
     parsed = parse_records("\n".join([record("@ovm1 V d jobs=1"), record("@ovm1 V d jobs=x")]))
     assert parsed.values_of("d") == {"jobs": 1}
     assert [r.reason for r in parsed.rejected] == ["'jobs=x' is not <key>=<integer>"]
+
+
+def test_a_megabyte_of_random_bytes_is_counted_never_raised() -> None:
+    import random
+
+    noise = random.Random(1234).randbytes(1 << 20).decode("utf-8", errors="replace")
+    # Record-looking fragments scattered through the noise, most of them broken.
+    fragments = [record("@ovm1 B lat n=3 unit=ticks"), "@ovm1 S lat 0 1 2", record("@ovm1 E x"),
+                 record("@ovm1 V v a=1"), "[srt] @ovm1 V v a=zz #00000000"]
+    text = noise + "\n" + "\n".join(fragments * 50) + "\n" + noise
+    parsed = parse_records(text)
+    assert parsed.foreign_lines > 0
+    assert all(rejected.reason for rejected in parsed.rejected)
+
+
+@pytest.mark.parametrize("lines, series, reason", [
+    ([record("@ovm1 B lat n=abc unit=ticks"), record("@ovm1 S lat 0 5"), record("@ovm1 E lat n=1")],
+     "lat", "without a count"),
+    ([record("@ovm1 B lat n=1 unit=ticks"), record("@ovm1 S lat"), record("@ovm1 E lat n=1")],
+     "lat", "without its index"),
+    ([record("@ovm1 B lat n=1 unit=ticks"), record("@ovm1 S lat x 5"), record("@ovm1 E lat n=1")],
+     "lat", "without its index"),
+    ([record("@ovm1 B lat n=2 unit=ticks"), record("@ovm1 S lat 0 5 five"),
+      record("@ovm1 E lat n=2")], "lat", "not an integer"),
+    ([record("@ovm1 B lat n=1 unit=ticks"), record("@ovm1 S lat 0 5"), record("@ovm1 E lat n=")],
+     "lat", "where the end says"),
+    ([record("@ovm1 B lat n=1 unit=ticks"), record("@ovm1 S lat 0 99999999999999999999999"),
+      record("@ovm1 E lat n=1")], "lat", "not an integer"),
+], ids=["count", "no-index", "index-not-int", "sample-not-int", "end-count", "huge"])
+def test_checksum_valid_but_malformed_records_are_rejected_with_a_reason(
+        lines: list[str], series: str, reason: str) -> None:
+    parsed = parse_records("\n".join(lines) + "\n")
+    assert not parsed.series
+    assert [(r.series, reason in r.reason) for r in parsed.rejected] == [(series, True)]
+
+
+def test_a_series_whose_begin_line_was_lost_is_reported() -> None:
+    lines = [record("@ovm1 S lat 0 1 2"), record("@ovm1 E lat n=3"),
+             record("@ovm1 B ok n=1 unit=ticks"), record("@ovm1 S ok 0 7"), record("@ovm1 E ok n=1")]
+    parsed = parse_records("\n".join(lines) + "\n")
+    assert list(parsed.samples("ok")["value"]) == [7]
+    assert [(r.vm, r.series) for r in parsed.rejected] == [("srt", "lat")]
+    assert "begin" in parsed.rejected[0].reason and "lost" in parsed.rejected[0].reason
