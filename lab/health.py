@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from lab.paths import ENV_DIR
+from lab.paths import LAB_ENV, default_lg_env
 from lab.remote import health_ledger
 from lab.remote.coordination import LabClient
 from lab.remote.health_ledger import (
@@ -33,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("status", help="each place's health")
     check = commands.add_parser("check", help="acquire a place, boot it, count the result")
-    check.add_argument("--lg-env", type=Path, default=ENV_DIR / "zc702-remote.yaml")
+    check.add_argument("--lg-env", type=Path, default=default_lg_env(LAB_ENV),
+                       help="labgrid environment (default: $LG_ENV, else %(default)s)")
     check.add_argument("--place", help="the place (else any with the environment's tags)")
     check.add_argument("--coordinator", metavar="HOST:PORT")
     check.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD)
@@ -67,8 +68,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.place:
         os.environ["LG_PLACE"] = args.place
-    spec = remote_spec(args.lg_env, args.coordinator)
     try:
+        spec = remote_spec(args.lg_env, args.coordinator)
         with placed(args.lg_env, acquire_timeout=args.acquire_timeout,
                     coordinator=args.coordinator, include_tagged_out=True) as placement:
             tagger = CoordinatorTags(placement.client) if spec and placement.client else LedgerOnly()

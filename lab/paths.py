@@ -17,7 +17,11 @@ REPORTS_OUT = REPO_ROOT / "reports" / "out"
 STORE_DIR = REPO_ROOT / "reports" / "store"
 
 
-def default_lg_env() -> Path:
-    """labgrid's own variable LG_ENV names the environment where no --lg-env does; else QEMU's."""
+LAB_ENV = ENV_DIR / "zc702-remote.yaml"
+
+
+def default_lg_env(otherwise: Path = QEMU_ENV) -> Path:
+    """labgrid's own variable LG_ENV names the environment where no --lg-env does; else
+    ``otherwise`` (QEMU's, for the commands that run on any target)."""
     named = os.environ.get("LG_ENV")
-    return Path(named) if named else QEMU_ENV
+    return Path(named) if named else otherwise

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 from labgrid import Environment
+from labgrid.exceptions import NoConfigFoundError
 
 from lab.firmware.build import build
 from lab.firmware.errors import BuildError, ConfigError
@@ -180,6 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         _check_requests(commands, board, args.scenario)
     except (UsageError, ConfigError) as error:
         print(f"[host] {error}", file=sys.stderr)
+        return 2
+    except NoConfigFoundError as error:
+        print(f"[host] labgrid environment {args.lg_env}: {error.msg} (--lg-env, or the LG_ENV "
+              "variable)", file=sys.stderr)
         return 2
     try:
         with booted(args.lg_env, args.scenario, args.log) as host:

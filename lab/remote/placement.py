@@ -59,7 +59,9 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from lab.paths import QEMU_ENV, REPO_ROOT
+import yaml
+
+from lab.paths import LAB_ENV, QEMU_ENV, REPO_ROOT, default_lg_env
 
 from .coordination import (
     ClientError,
@@ -102,8 +104,17 @@ class RemoteSpec:
 def _load_env_yaml(env_file: Path) -> dict:
     from labgrid.util.yaml import load
 
-    with open(env_file) as stream:
-        return load(stream) or {}
+    try:
+        with open(env_file) as stream:
+            data = load(stream) or {}
+    except OSError as error:
+        raise PlacementError(f"labgrid environment {env_file}: {error.strerror} "
+                             "(--lg-env, or the LG_ENV variable)") from error
+    except yaml.YAMLError as error:
+        raise PlacementError(f"labgrid environment {env_file}: not YAML ({error})") from error
+    if not isinstance(data, dict):
+        raise PlacementError(f"labgrid environment {env_file}: expected a mapping at the top")
+    return data
 
 
 def env_features(env_file: Path) -> set[str]:
@@ -359,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lab.remote.placement", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lg-env", type=Path, default=REPO_ROOT / "env" / "zc702-remote.yaml")
+    parser.add_argument("--lg-env", type=Path, default=default_lg_env(LAB_ENV),
+                        help="labgrid environment (default: $LG_ENV, else %(default)s)")
     add_placement_arguments(parser)
     parser.add_argument("command", nargs=argparse.REMAINDER,
                         help="-- COMMAND...: run it on the place ({env}: the environment file)")
