@@ -37,7 +37,11 @@ from .model import (
     RtParams,
     Scenario,
     SchedConfig,
+    TrustZone,
+    TzControl,
+    TzController,
     VmIrq,
+    ovm_ns_area,
 )
 from .sharing import FIRST_PPI, check_sharing
 from .yaml_checks import (
@@ -76,7 +80,10 @@ _BOARD_KEYS = (
 )
 _VM_KEYS = ("name", "guest", "level", "cores", "memory")
 _VM_OPTIONAL_KEYS = ("realtime", "irqs", "host", "args", "devices", "io")
-_BOARD_OPTIONAL_KEYS = ("devices",)
+_BOARD_OPTIONAL_KEYS = ("devices", "trustzone")
+_TRUSTZONE_KEYS = ("controller", "secure_ddr_granules")
+_TRUSTZONE_OPTIONAL_KEYS = ("controls", "secure_only")
+CONTROL_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 # A device is given to a VM in whole small pages.
 PAGE = 4096
 # Guests get their VM's arguments in r2 and r3.
@@ -128,13 +135,22 @@ def load_board(root: Path, name: str) -> Board:
     ram = _ram(doc["ram"], at.field("ram"))
     periph_base = address(doc["periph_base"], at.field("periph_base"), PERIPH_ALIGNMENT)
     console = _console(doc["console"], at.field("console"))
+    ovm = _ovm_region(doc["ovm"], at.field("ovm"), ram)
+    trustzone = (
+        None if doc.get("trustzone") is None
+        else _trustzone(doc["trustzone"], at.field("trustzone"), ram, ovm)
+    )
+    devices = _devices(doc.get("devices", {}), at.field("devices"), ram, periph_base, console)
+    _check_ovm_ns(ovm, ram, trustzone, at.field("ovm"))
+    if trustzone is not None:
+        _check_devices_not_secure_only(devices, trustzone, at.field("devices"))
     return Board(
         name=board_name,
         description=string(doc["description"], at.field("description")),
         cpu=choice(doc["cpu"], at.field("cpu"), ("cortex-a9",)),
         cores=integer(doc["cores"], at.field("cores"), 1, MAX_CORES),
         ram=ram,
-        ovm=_ovm_region(doc["ovm"], at.field("ovm"), ram),
+        ovm=ovm,
         periph_base=periph_base,
         gic_lines=_gic_lines(doc["gic_lines"], at.field("gic_lines")),
         private_timer_hz=integer(
@@ -144,7 +160,8 @@ def load_board(root: Path, name: str) -> Board:
         secondary_release=_optional_address(
             doc["secondary_release"], at.field("secondary_release")
         ),
-        devices=_devices(doc.get("devices", {}), at.field("devices"), ram, periph_base, console),
+        devices=devices,
+        trustzone=trustzone,
     )
 
 
@@ -256,13 +273,116 @@ def _ovm_region(value: object, at: At, ram: Region) -> Region:
     )
     if not ram.contains(region):
         raise at.error(f"region {region} lies outside RAM ({ram})")
-    non_secure = Region(region.end, OVM_NS_SIZE)
+    return region
+
+
+def _check_ovm_ns(ovm: Region, ram: Region, trustzone: TrustZone | None, at: At) -> None:
+    non_secure = ovm_ns_area(ovm, trustzone)
     if not ram.contains(non_secure):
+        after = "its region" if non_secure.base == ovm.end else "the secure granules holding it"
         raise at.error(
-            f"OVM's non-secure area {non_secure} (the {format_size(OVM_NS_SIZE)} after its region) "
+            f"OVM's non-secure area {non_secure} (the {format_size(OVM_NS_SIZE)} after {after}) "
             f"lies outside RAM ({ram})"
         )
-    return region
+
+
+def _trustzone(value: object, at: At, ram: Region, ovm: Region) -> TrustZone:
+    """The board's TrustZone partition: which DDR granules stay secure (OVM's region must
+    lie in them), the controls OVM writes at boot, and the register blocks no VM gets."""
+    doc = mapping(value, at, required=_TRUSTZONE_KEYS, optional=_TRUSTZONE_OPTIONAL_KEYS)
+    controller = TzController(choice(doc["controller"], at.field("controller"),
+                                     [c.value for c in TzController]))
+    granules_at = at.field("secure_ddr_granules")
+    granules: list[int] = []
+    for index, item in enumerate(sequence(doc["secure_ddr_granules"], granules_at)):
+        item_at = granules_at.item(index)
+        number = integer(item, item_at, 0, controller.ddr_granules - 1)
+        if number in granules:
+            raise item_at.error(f"granule {number} is listed twice")
+        granules.append(number)
+        region = Region(number * controller.ddr_granule, controller.ddr_granule)
+        if not ram.contains(region):
+            raise item_at.error(f"granule {number} ({region}) lies outside RAM ({ram})")
+    partial = TrustZone(controller, tuple(granules))
+    granule = controller.ddr_granule
+    for number in range(ovm.base // granule, (ovm.end - 1) // granule + 1):
+        if number not in granules:
+            raise granules_at.error(
+                f"OVM's region {ovm} lies in granule {number} ({partial.granule(number)}), "
+                "which is not listed: OVM's memory would stay reachable from the non-secure world"
+            )
+    return TrustZone(
+        controller=controller,
+        secure_ddr_granules=tuple(granules),
+        controls=_tz_controls(doc.get("controls", {}), at.field("controls"), controller),
+        secure_only=_secure_only(doc.get("secure_only", {}), at.field("secure_only")),
+    )
+
+
+# The registers a zynq-7000 `controls` entry may write: the SLCR's TrustZone block and the
+# NIC-301 address-region security registers (Zynq-7000 TRM, UG585, appendix B).
+_ZYNQ_CONTROL_WINDOWS = (
+    ("the SLCR's TrustZone registers", Region(0xF8000400, 0x100)),
+    ("the nic301_addr_region_ctrl_registers", Region(0xE0200000, 0x1000)),
+)
+# Written by OVM itself from the rest of the block, never by a control.
+_ZYNQ_MANAGED = {0xF8000430: "TZ_DDR_RAM, which OVM writes from secure_ddr_granules"}
+
+
+def _tz_controls(value: object, at: At, controller: TzController) -> tuple[TzControl, ...]:
+    if not isinstance(value, dict):
+        raise at.error("expected a mapping of control names to {address, value}")
+    controls: list[TzControl] = []
+    for name, item in value.items():
+        item_at = at.field(str(name))
+        if not CONTROL_NAME.fullmatch(str(name)):
+            raise item_at.error(
+                f"{describe(name)} is not a valid control name (lower case, digits, _)"
+            )
+        doc = mapping(item, item_at, required=("address", "value"))
+        where = address(doc["address"], item_at.field("address"), 4)
+        if where in _ZYNQ_MANAGED:
+            raise item_at.field("address").error(f"{where:#010x} is {_ZYNQ_MANAGED[where]}")
+        if not any(window.base <= where < window.end for _, window in _ZYNQ_CONTROL_WINDOWS):
+            windows = "; ".join(f"{what} {window}" for what, window in _ZYNQ_CONTROL_WINDOWS)
+            raise item_at.field("address").error(
+                f"{where:#010x} is not a TrustZone control of the {controller.value} ({windows})"
+            )
+        for other in controls:
+            if other.address == where:
+                raise item_at.field("address").error(
+                    f"{where:#010x} is also control {other.name!r}"
+                )
+        controls.append(TzControl(str(name), where,
+                                  integer(doc["value"], item_at.field("value"), 0, U32_MAX)))
+    return tuple(controls)
+
+
+def _secure_only(value: object, at: At) -> tuple[Device, ...]:
+    if not isinstance(value, dict):
+        raise at.error("expected a mapping of names to {base, size}")
+    blocks: list[Device] = []
+    for name, item in value.items():
+        item_at = at.field(str(name))
+        if not VM_NAME.fullmatch(str(name)):
+            raise item_at.error(f"{describe(name)} is not a valid name (as a VM name)")
+        doc = mapping(item, item_at, required=("base", "size"))
+        blocks.append(Device(str(name), Region(
+            address(doc["base"], item_at.field("base"), PAGE),
+            size(doc["size"], item_at.field("size"), multiple_of=PAGE),
+        )))
+    return tuple(blocks)
+
+
+def _check_devices_not_secure_only(devices: tuple[Device, ...], trustzone: TrustZone,
+                                   at: At) -> None:
+    for device in devices:
+        for block in trustzone.secure_only:
+            if device.region.overlaps(block.region):
+                raise at.field(device.name).error(
+                    f"region {device.region} overlaps {block.name!r} ({block.region}), which "
+                    "trustzone.secure_only keeps for the secure world"
+                )
 
 
 def _gic_lines(value: object, at: At) -> int:

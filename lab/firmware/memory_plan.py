@@ -99,17 +99,19 @@ def place_all(
 
 def _place_claims(claims: Sequence[_Claim], board: Board, at: At, who: str) -> list[Region]:
     needed = sum(claim.size for claim in claims)
-    free = board.ram.size - board.ovm.size - board.ovm_ns.size
+    free = board.ram.size - _covered(_reserved(board))
     if needed > free:
+        kept = "OVM's region, non-secure area and secure DDR granules" if board.secure_ddr \
+            else "OVM's region and non-secure area"
         raise at.error(
             f"{who} need {format_size(needed)} of memory, but only {format_size(free)} "
-            "of RAM is free outside OVM's region and non-secure area"
+            f"of RAM is free outside {kept}"
         )
     regions: dict[int, Region] = {}
     for index, claim in enumerate(claims):
         if claim.offset is not None:
             region = Region(board.ram.base + claim.offset, claim.size)
-            _check_fixed(region, claim.at.field("memory"), board,
+            _check_fixed(region, claim.at.field("memory"), board, claim.owner,
                          {claims[i].owner: other for i, other in regions.items()})
             regions[index] = region
     for index, claim in enumerate(claims):
@@ -118,24 +120,50 @@ def _place_claims(claims: Sequence[_Claim], board: Board, at: At, who: str) -> l
     return [regions[index] for index in range(len(claims))]
 
 
-def _check_fixed(region: Region, at: At, board: Board, placed: dict[str, Region]) -> None:
+def _reserved(board: Board) -> list[Region]:
+    """RAM no VM may have: OVM's region and non-secure area, and every secure DDR granule
+    (a VM's non-secure accesses there would be refused by the TrustZone partition)."""
+    return [board.ovm, board.ovm_ns, *(region for _, region in board.secure_ddr)]
+
+
+def _covered(regions: Sequence[Region]) -> int:
+    """Bytes in the union of `regions` (they may overlap: OVM's region is in a granule)."""
+    total, end = 0, 0
+    for region in sorted(regions, key=lambda r: r.base):
+        start = max(region.base, end)
+        if region.end > start:
+            total += region.end - start
+        end = max(end, region.end)
+    return total
+
+
+def _check_fixed(region: Region, at: At, board: Board, owner: str,
+                 placed: dict[str, Region]) -> None:
     if not board.ram.contains(region):
         raise at.error(f"region {region} lies outside RAM ({board.ram})")
     if region.overlaps(board.ovm):
         raise at.error(f"region {region} overlaps OVM's region ({board.ovm})")
     if region.overlaps(board.ovm_ns):
         raise at.error(f"region {region} overlaps OVM's non-secure area ({board.ovm_ns})")
-    for owner, other in placed.items():
+    for number, granule in board.secure_ddr:
+        if region.overlaps(granule):
+            raise at.error(
+                f"{owner}: region {region} lies in secure DDR granule {number} ({granule}), "
+                "which the board's TrustZone partition keeps for OVM: a guest's accesses "
+                "there would be refused"
+            )
+    for other_owner, other in placed.items():
         if region.overlaps(other):
-            raise at.error(f"region {region} overlaps {owner} ({other})")
+            raise at.error(f"region {region} overlaps {other_owner} ({other})")
 
 
 def _first_fit(claim: _Claim, board: Board, placed: list[Region]) -> Region:
     alignment = SUPERSECTION if claim.size % SUPERSECTION == 0 else SECTION
     base = _align_up(board.ovm_ns.end, alignment)
+    taken = placed + [region for _, region in board.secure_ddr]
     while True:
         candidate = Region(base, claim.size)
-        conflicts = [other for other in placed if other.overlaps(candidate)]
+        conflicts = [other for other in taken if other.overlaps(candidate)]
         if not conflicts:
             break
         base = _align_up(max(other.end for other in conflicts), alignment)

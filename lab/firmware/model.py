@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 MIB = 1 << 20
 
-# OVM keeps this much non-secure memory right after its own region (see config.h).
+# OVM keeps this much non-secure memory after its own region and any secure granule
+# there (see config.h, ovm_ns_area).
 OVM_NS_SIZE = MIB
 
 
@@ -73,6 +74,74 @@ class Device:
     region: Region
 
 
+class TzController(enum.Enum):
+    """Memory-side TrustZone controllers OVM can program; the values are the board files'
+    spellings. Each has a driver in ovm/drivers/trustzone/."""
+
+    ZYNQ_7000 = "zynq-7000"
+
+    @property
+    def ddr_granule(self) -> int:
+        """Bytes per bit of the DDR partition register (Zynq-7000: TZ_DDR_RAM, 64 MiB)."""
+        return 64 * MIB
+
+    @property
+    def ddr_granules(self) -> int:
+        """How many granules the partition register has bits for (from address 0)."""
+        return 32
+
+
+@dataclass(frozen=True)
+class TzControl:
+    """One TrustZone control register OVM writes at boot, before any guest runs."""
+
+    name: str
+    address: int
+    value: int
+
+
+@dataclass(frozen=True)
+class TrustZone:
+    """A board's memory-side TrustZone partition: what OVM makes secure at boot."""
+
+    controller: TzController
+    # DDR granules (numbered from address 0) left secure; every other one is made non-secure.
+    secure_ddr_granules: tuple[int, ...]
+    controls: tuple[TzControl, ...] = ()
+    # Register blocks only the secure world may reach; no VM may be given one.
+    secure_only: tuple[Device, ...] = ()
+
+    def granule(self, number: int) -> Region:
+        size = self.controller.ddr_granule
+        return Region(number * size, size)
+
+    @property
+    def secure_ddr(self) -> tuple[tuple[int, Region], ...]:
+        """(granule number, its region) for each secure granule, in address order."""
+        return tuple((n, self.granule(n)) for n in sorted(self.secure_ddr_granules))
+
+    @property
+    def secure_ddr_mask(self) -> int:
+        """Bit n set: granule n stays secure (the partition register wants the inverse)."""
+        return sum(1 << n for n in self.secure_ddr_granules)
+
+    def secure_granule_at(self, address: int) -> tuple[int, Region] | None:
+        return next(((n, r) for n, r in self.secure_ddr if r.base <= address < r.end), None)
+
+
+def ovm_ns_area(ovm: Region, trustzone: TrustZone | None) -> Region:
+    """Where OVM's non-secure area lies: right after OVM's region, past any secure DDR
+    granule there, because the guests' table walks are non-secure accesses, which the
+    TrustZone partition would refuse."""
+    base = ovm.end
+    while trustzone is not None:
+        hit = trustzone.secure_granule_at(base)
+        if hit is None:
+            break
+        base = hit[1].end
+    return Region(base, OVM_NS_SIZE)
+
+
 @dataclass(frozen=True)
 class Board:
     name: str
@@ -89,6 +158,8 @@ class Board:
     # None when every core starts at OVM's entry by itself.
     secondary_release: int | None
     devices: tuple[Device, ...] = ()
+    # None: the board has no memory-side TrustZone controller OVM programs (QEMU vexpress-a9).
+    trustzone: TrustZone | None = None
 
     def device(self, name: str) -> Device | None:
         return next((device for device in self.devices if device.name == name), None)
@@ -96,7 +167,12 @@ class Board:
     @property
     def ovm_ns(self) -> Region:
         """OVM's non-secure area: the guests' translation tables, which no guest maps."""
-        return Region(self.ovm.end, OVM_NS_SIZE)
+        return ovm_ns_area(self.ovm, self.trustzone)
+
+    @property
+    def secure_ddr(self) -> tuple[tuple[int, Region], ...]:
+        """The secure DDR granules (number, region); none without a TrustZone partition."""
+        return self.trustzone.secure_ddr if self.trustzone is not None else ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@
 #include <core/config.h>
 #include <core/console.h>
 #include <core/vm.h>
+#include <drivers/trustzone.h>
 
 #define OVM_VERSION "0.2.0"
 /* Generous for a core that is alive; a dead one must not stop the banner. */
@@ -24,6 +25,8 @@ __attribute__((noreturn)) void ovm_boot_primary(u32 core)
 	console_init();
 	console_printf("\n[ovm] OVM %s booting on %s, scenario %s\n", OVM_VERSION, board.name,
 		       ovm_scenario_name);
+	/* Before vms_create: no guest memory is prepared, and no guest runs, unpartitioned. */
+	trustzone_init();
 	vms_create();
 	cores_up = 1;
 	arch_release_secondaries();

@@ -70,7 +70,8 @@ def test_zc702_board() -> None:
 
 @pytest.mark.parametrize(
     ("board_name", "bases"),
-    [("qemu-vexpress-a9", [0x61100000, 0x61200000]), ("zc702", [0x11100000, 0x11200000])],
+    # On the ZC702 the VMs follow OVM's non-secure area, past its secure 64 MiB granule.
+    [("qemu-vexpress-a9", [0x61100000, 0x61200000]), ("zc702", [0x14100000, 0x14200000])],
 )
 def test_default_scenario_on_each_board(board_name: str, bases: list[int]) -> None:
     scenario = load_scenario(REPO_OVM, "default", load_board(REPO_OVM, board_name))
@@ -163,7 +164,7 @@ def test_parse_size(text: object, expected: int | None) -> None:
         (board_with(gic_lines=DELETE), "gic_lines: required key missing"),
         (board_with(gic_line=96),
          "gic_line: unknown key (allowed: console, cores, cpu, description, devices, gic_lines, "
-         "name, ovm, periph_base, private_timer_hz, ram, secondary_release)"),
+         "name, ovm, periph_base, private_timer_hz, ram, secondary_release, trustzone)"),
         (board_with(console__bauds=9600),
          "console.bauds: unknown key (allowed: base, baud, clock_hz, driver)"),
         (board_with(ram__size="256X"),

@@ -2,12 +2,15 @@
  * OVM's own (secure) translation table: a flat map of 1 MiB sections. RAM is
  * normal write-back memory, so that the spinlocks' exclusives are defined and
  * OVM runs cached on silicon; guests' RAM is mapped non-secure so OVM and the
- * guests see the same cache lines; everything else is device memory.
+ * guests see the same cache lines; everything else is device memory. RAM the
+ * board's TrustZone partition keeps secure beyond OVM's region is mapped
+ * secure as well: a non-secure access of OVM's own there would be refused.
  */
 #include <arch/cpu.h>
 #include <arch/mmu.h>
 #include <arch/pagetable.h>
 #include <core/config.h>
+#include <drivers/trustzone.h>
 
 #define ACTLR_FW BIT(0)
 #define ACTLR_SMP BIT(6)
@@ -24,6 +27,9 @@ void mmu_build_table(void)
 	for (u32 mb = 0; mb < L1_ENTRIES; mb++) {
 		u32 desc = DEVICE_SHARED;
 		if (in_region(mb, board.ovm_base, board.ovm_size))
+			desc = NORMAL_WBWA;
+		else if (in_region(mb, board.ram_base, board.ram_size) &&
+			 trustzone_is_secure(mb << 20))
 			desc = NORMAL_WBWA;
 		else if (in_region(mb, board.ram_base, board.ram_size))
 			desc = NORMAL_WBWA | SECTION_NS;

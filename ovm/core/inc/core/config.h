@@ -41,12 +41,34 @@ struct board_desc {
 	/* Where a parked secondary core looks for its entry address; 0 if it starts at ours. */
 	u32 secondary_release_addr;
 	/*
-	 * Non-secure memory that OVM keeps for itself right after its own region:
-	 * the guests' translation tables, which the guests' table walks (non-secure
-	 * accesses) must reach but no guest maps.
+	 * Non-secure memory that OVM keeps for itself right after its own region,
+	 * past any secure DDR granule of the TrustZone partition there: the guests'
+	 * translation tables, which the guests' table walks (non-secure accesses)
+	 * must reach but no guest maps.
 	 */
 	u32 ovm_ns_base;
 	u32 ovm_ns_size;
+};
+
+/* A TrustZone control register the board's TrustZone driver writes at boot. */
+struct tz_control {
+	const char *name;
+	u32 addr;
+	u32 value;
+};
+
+/*
+ * The board's memory-side TrustZone partition (board file `trustzone:`),
+ * applied by drivers/trustzone/<controller>.c on core 0 before any guest runs.
+ * All zero on a board without one (QEMU vexpress-a9).
+ */
+struct trustzone_config {
+	/* Bit n set: DDR granule n (from address 0) stays secure; every other is made non-secure. */
+	u32 secure_ddr_mask;
+	/* log2 of a granule's size (Zynq-7000: 26, 64 MiB); 0 without a partition. */
+	u32 ddr_granule_shift;
+	const struct tz_control *controls;
+	u32 control_count;
 };
 
 /* A periodic SRT reservation; all zero when the VM declares none. */
@@ -122,6 +144,7 @@ struct console_config {
 };
 
 extern const struct board_desc board;
+extern const struct trustzone_config trustzone_config;
 extern const struct vm_config vm_configs[];
 extern const u32 vm_config_count;
 extern const struct irq_route irq_routes[];
