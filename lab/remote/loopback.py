@@ -136,9 +136,13 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 def start_coordinator(log_dir: Path, attempts: int = 3, port: int = 0) -> tuple[Service, str]:
     """``labgrid-coordinator`` on a free loopback port (or ``port``, to restart one); its state
-    (places.yaml) in its own directory."""
+    (places.yaml) in its own directory. A new coordinator (no ``port``) starts with no
+    places: an earlier lab's in the same directory would clash with this lab's."""
     workdir = log_dir / "coordinator"
     workdir.mkdir(parents=True, exist_ok=True)
+    if not port:
+        for state in ("places.yaml", "resources.yaml"):
+            (workdir / state).unlink(missing_ok=True)
     error: RuntimeError | None = None
     for _ in range(attempts):
         # another process may take a free port first: then try another
