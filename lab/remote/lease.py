@@ -108,11 +108,11 @@ class LeaseKeeper:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop renewing; remove the lease if the place is still this client's."""
+        """Stop renewing; remove the lease unless the place was lost (another's now)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
-        if self.fault is None and self.holder:
+        if not isinstance(self.fault, PlaceLost) and self.holder:
             try:
                 self.client.set_tags(self.place, {LEASE_TAG: ""}, timeout=10.0)
             except ClientError as error:

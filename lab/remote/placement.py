@@ -74,7 +74,7 @@ from .coordination import (
     holding,
     parse_tags,
 )
-from .faults import PlaceFault
+from .faults import PlaceFault, PlaceLost
 from .health_ledger import HEALTH_DIR, HealthLedger, reapply_tags
 from .lease import DEFAULT_TTL_S, LeaseKeeper, LeaseWatch, matching, recover
 
@@ -246,7 +246,8 @@ class Placement:
             keeper.stop()
         if held is None:
             return
-        if self.fault is None and self.client is not None and self.place is not None:
+        if (not isinstance(self.fault, PlaceLost) and self.client is not None
+                and self.place is not None):
             try:
                 self.client.power(self.place, "off", timeout=POWER_OFF_TIMEOUT_S)
             except ClientError as error:  # no power switch, or gone: released all the same
