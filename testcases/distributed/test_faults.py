@@ -93,6 +93,17 @@ def wait_for_line(log: Path, pattern: str, process: subprocess.Popen, timeout: f
                          f"(status {process.poll()}):\n{log.read_text()[-4000:]}")
 
 
+def in_experiment(lab: LoopbackLab, place: str, log: Path, process: subprocess.Popen) -> None:
+    """Until the run is in its schedulable experiment (some 30 s long) and the board is on."""
+    wait_for_line(log, r"\[eval\] schedulable: booting and measuring", process, 240)
+    board = VirtualBoardClient(lab.board_url(place))
+    deadline = time.monotonic() + 30
+    while not board.powered():
+        assert time.monotonic() < deadline and process.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.1)
+    time.sleep(0.5)
+
+
 def ended(process: subprocess.Popen, timeout: float) -> tuple[int, float]:
     started = time.monotonic()
     code = process.wait(timeout)
@@ -102,7 +113,8 @@ def ended(process: subprocess.Popen, timeout: float) -> tuple[int, float]:
 def qemu_of(lab: LoopbackLab, place: str) -> int:
     """The pid of the QEMU a virtual board runs."""
     board = lab.service(place).process.pid
-    children = Path(f"/proc/{board}/task/{board}/children").read_text().split()
+    children = [pid for task in Path(f"/proc/{board}/task").iterdir()
+                for pid in (task / "children").read_text().split()]
     assert children, f"virtual board {place} runs no QEMU"
     return int(children[0])
 
@@ -156,9 +168,7 @@ def test_c_sigterm_stops_a_run_releases_the_place_powers_the_board_off(lab, work
     latest = (work / "out" / "latest").resolve()  # test a's complete run
     log = work / "c.log"
     with client(lab_run(lab_env, work, "c"), "carol", log) as run:
-        wait_for_line(log, r"\[eval\] \S+: booting and measuring", run, 180)
-        time.sleep(2.0)
-        assert VirtualBoardClient(lab.board_url("vboard-1")).powered()
+        in_experiment(lab, "vboard-1", log, run)
         run.send_signal(signal.SIGTERM)  # what timeout, systemd and CI send
         code, took = ended(run, 60)
     print(f"SIGTERM: the run ended {took:.1f} s later, status {code}")
@@ -176,8 +186,7 @@ def _failing_run(lab, work, name: str, fault) -> tuple[str, float]:
     lab_env = env_for(lab, work, "vboard-2")
     log = work / f"{name}.log"
     with client(lab_run(lab_env, work, name), f"user-{name}", log) as run:
-        wait_for_line(log, r"\[eval\] \S+: booting and measuring", run, 180)
-        time.sleep(3.0)
+        in_experiment(lab, "vboard-2", log, run)
         fault()
         code, took = ended(run, 120)
     said = log.read_text()
@@ -219,12 +228,12 @@ def test_e_coordinator_killed_mid_run_the_run_fails_no_second_holder_bad_stays_b
     lab_env = env_for(lab, work, "vboard-1")
     latest = (work / "out" / "latest").resolve()
     log = work / "e.log"
+    CoordinatorTags(lab.client()).tag_in("vboard-2")  # at the coordinator only: saved as good
     with client(lab_run(lab_env, work, "e"), "erin", log) as run:
-        wait_for_line(log, r"\[eval\] \S+: booting and measuring", run, 180)
+        in_experiment(lab, "vboard-1", log, run)
         # labgrid's coordinator saves its places every 15 s: the lease is in places.yaml now
         time.sleep(16.0)
         # a health=bad set seconds before the crash is not in places.yaml
-        CoordinatorTags(lab.client()).tag_in("vboard-2")
         CoordinatorTags(lab.client()).tag_out("vboard-2", "set just before the crash")
         lab.kill_coordinator()
         lab.restart_coordinator()
