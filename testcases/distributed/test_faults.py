@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -264,3 +265,68 @@ def test_e_coordinator_killed_mid_run_the_run_fails_no_second_holder_bad_stays_b
     assert not (work / "e.sqlite").exists()  # nor stored
     assert lab.client().show("vboard-2").tags["health"] == "bad"
     assert "re-applied from the ledger" in (work / "e-frank.log").read_text()
+
+
+def test_f_two_parallel_runs_in_a_row_with_the_same_out_both_succeed(work):
+    out = work / "parallel"
+    for attempt in (1, 2):
+        log = work / f"f{attempt}.log"
+        with client(["lab.parallel", "boot", "--boards", "2", "--out", str(out), "default",
+                     "irq-routing"], f"user-f{attempt}", log) as run:
+            code, took = ended(run, 300)
+        print(f"lab.parallel run {attempt} with --out {out}: status {code} in {took:.0f} s")
+        assert code == 0, log.read_text()[-4000:]
+        assert json.loads((out / "run.json").read_text())["jobs"]
+
+
+def test_g_a_parallel_job_whose_worker_is_killed_is_retried_once_elsewhere(lab, work):
+    from lab.evaluation.experiments import experiment
+    from lab.remote.jobs import Job
+    from lab.remote.runner import run_parallel
+
+    for place in lab.place_names:  # test e left vboard-2 out; both places serve here
+        CoordinatorTags(lab.client()).tag_in(place)
+    said: list[str] = []
+    killed: list[int] = []
+
+    def kill_the_worker() -> None:  # SIGKILL: the worker cleans nothing up
+        for pid in _workers():
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+            break
+
+    def progress(line: str) -> None:
+        said.append(line)
+        if re.search(r"\] schedulable on ", line) and not said_retry(said):
+            # the worker is sent the job now: kill it while it runs the job
+            timer = threading.Timer(8.0, kill_the_worker)
+            timer.daemon = True
+            timer.start()
+
+    schedulable = experiment("schedulable")
+    run = run_parallel([Job("schedulable", experiment="schedulable",
+                            timeout_s=schedulable.timeout_s)],
+                       coordinator=lab.coordinator, tags={"board": "virtual", "health": "good"},
+                       workers=1, out_dir=work / "retry", board=BOARD, progress=progress)
+    text = "\n".join(said)
+    print(text)
+    assert killed, text
+    assert "retrying it once on another place" in text, text
+    assert run.failures == {}, (run.failures, text)
+    assert run.results["schedulable"].ok
+    assert all(free(lab, place) for place in lab.place_names)
+
+
+def said_retry(lines: list[str]) -> bool:
+    return any("retrying it once" in line for line in lines)
+
+
+def _workers() -> list[int]:
+    """This process's worker children (``python -m lab.remote.worker``)."""
+    me = os.getpid()
+    found = []
+    for task in Path(f"/proc/{me}/task").iterdir():
+        for pid in (task / "children").read_text().split():
+            if b"lab.remote.worker" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(int(pid))
+    return found
