@@ -14,9 +14,10 @@ ran on, and each place's provenance).
 A worker that dies (killed, crashed) leaves its place acquired and its
 reservation allocated, as any dead labgrid client does. The runner, its
 parent, knows it is dead: it cancels the worker's reservation and kicks it
-off its place at once, and puts the job the worker was running back in the
-queue, once, for another worker (a new one if none is left) on another
-healthy place; the run says so.
+off its place at once, holds that place aside itself until the run ends (the
+board may be why the worker died), and puts the job the worker was running
+back in the queue, once, for another worker (a new one if none is left), so
+on another healthy place; the run says so.
 """
 
 from __future__ import annotations
@@ -70,12 +71,13 @@ def run_parallel(
     run_tag = f"{os.getpid()}"
     finished: list[threading.Event] = []
     retried: set[str] = set()
+    aside = LabClient(coordinator, user=f"{getuser()}-par{run_tag}-aside")
 
     def drive(i: int, done: threading.Event) -> None:
         try:
             _drive_worker(run, pending, lock, processes, f"{getuser()}-par{run_tag}-w{i + 1}",
                           coordinator, tags, out_dir, board, repo_root, env_template,
-                          reservation_timeout_s, progress, retry)
+                          reservation_timeout_s, progress, retry, aside)
         finally:
             done.set()
 
@@ -118,8 +120,20 @@ def run_parallel(
                 _signal_group(process.pid, signal.SIGTERM)
         _wait_all(finished)
         raise
+    finally:
+        _release_aside(aside, progress)
     run.write(out_dir)
     return run
+
+
+def _release_aside(aside: LabClient, progress: Progress) -> None:
+    try:
+        for name, info in aside.all_places().items():
+            if info.acquired and info.acquired.endswith(f"/{aside.user}"):
+                aside.release(name)
+                progress(f"[parallel] place {name}: no longer held aside")
+    except ClientError as error:
+        progress(f"[parallel] places held aside not released: {error}")
 
 
 def _wait_all(events: list[threading.Event]) -> None:
@@ -142,7 +156,8 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
                   processes: list[subprocess.Popen], user: str,
                   coordinator: str, tags: Mapping[str, str], out_dir: Path, board: str,
                   repo_root: Path, env_template: Path | None, reservation_timeout_s: float,
-                  progress: Progress, retry: Callable[[Job, str, str], bool]) -> None:
+                  progress: Progress, retry: Callable[[Job, str, str], bool],
+                  aside: LabClient) -> None:
     log_dir = out_dir / "workers"
     log_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "lab.remote.worker", "--coordinator", coordinator,
@@ -178,7 +193,7 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
             reply = _receive(worker, replies)
             if "result" not in reply:
                 why = reply.get("fatal", f"the worker died; see {log.name}")
-                _free_dead_worker(worker, coordinator, user, progress)
+                _free_dead_worker(worker, aside, user, progress)
                 if not retry(job, user, place):
                     with lock:
                         run.results[job.name] = JobResult(job.name, place, user, False,
@@ -209,20 +224,22 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
         worker.wait()
 
 
-def _free_dead_worker(worker: subprocess.Popen, coordinator: str, user: str,
+def _free_dead_worker(worker: subprocess.Popen, aside: LabClient, user: str,
                       progress: Progress) -> None:
-    """Cancel a dead worker's reservations and kick it off its places (it cannot)."""
+    """Cancel a dead worker's reservations, kick it off its place (it cannot release
+    them) and hold the place aside (``aside``) so that its job is retried elsewhere."""
     _signal_group(worker.pid, signal.SIGKILL)  # what is left of it
     worker.wait()
-    client = LabClient(coordinator)
     try:
-        for token, reservation in client.reservations().items():
+        for token, reservation in aside.reservations().items():
             if reservation.owner.endswith(f"/{user}"):
-                client.cancel(token)
-        for name, info in client.all_places().items():
+                aside.cancel(token)
+        for name, info in aside.all_places().items():
             if info.acquired and info.acquired.endswith(f"/{user}"):
-                client.kick(name)
-                progress(f"[parallel] place {name}: freed from the dead worker {user}")
+                aside.kick(name)
+                aside.acquire(name)
+                progress(f"[parallel] place {name}: taken from the dead worker {user} and "
+                         "held aside until the run ends")
     except ClientError as error:
         progress(f"[parallel] the dead worker {user}'s place not freed: {error}")
 

@@ -314,6 +314,8 @@ def test_g_a_parallel_job_whose_worker_is_killed_is_retried_once_elsewhere(lab, 
     assert "retrying it once on another place" in text, text
     assert run.failures == {}, (run.failures, text)
     assert run.results["schedulable"].ok
+    died_on = re.search(r"died on (\S+);", text)[1]
+    assert run.results["schedulable"].place != died_on, text
     assert all(free(lab, place) for place in lab.place_names)
 
 
