@@ -1,6 +1,13 @@
-"""``python -m lab.health``: each place's health, a check by hand, a place put back in the pool.
+"""``python -m lab.health``: each place's health, a check by hand, a place put back in the
+pool, the ledger's tags re-applied to a coordinator, and the holds on places (stale ones cleared).
 
-The ledger and the checks are ``lab.remote.health_ledger``'s; this is its command line.
+The ledger and the checks are ``lab.remote.health_ledger``'s, the leases ``lab.remote.lease``'s;
+this is their command line::
+
+    python -m lab.health locks --coordinator HOST:PORT            # who holds what; stale holds
+    python -m lab.health locks --coordinator HOST:PORT --clear    # ... and recover the stale ones
+    python -m lab.health locks --coordinator HOST:PORT --kick zc702-1   # by hand: cancel + kick
+    python -m lab.health sync --coordinator HOST:PORT             # health=bad from the ledger
 """
 
 from __future__ import annotations
@@ -8,11 +15,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
+from lab import exits
 from lab.paths import LAB_ENV, default_lg_env
-from lab.remote import health_ledger
-from lab.remote.coordination import LabClient
+from lab.remote.coordination import ClientError, LabClient
 from lab.remote.health_ledger import (
     DEFAULT_THRESHOLD,
     HEALTH_DIR,
@@ -20,13 +28,17 @@ from lab.remote.health_ledger import (
     HealthLedger,
     LedgerOnly,
     check_place,
+    reapply_tags,
     restore,
 )
-from lab.remote.placement import PlacementError, placed, remote_spec
+from lab.remote.lease import Hold, LeaseWatch, recover
+from lab.remote.placement import DEFAULT_COORDINATOR, PlacementError, placed, remote_spec
+
+LOOK_EVERY_S = 2.0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lab.health", description=health_ledger.__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lab.health", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dir", type=Path, default=HEALTH_DIR,
                         help="where the ledger and the kept console logs are")
@@ -42,8 +54,38 @@ def main(argv: list[str] | None = None) -> int:
     back = commands.add_parser("restore", help="put a place back in the pool")
     back.add_argument("place")
     back.add_argument("--coordinator", metavar="HOST:PORT")
+    sync = commands.add_parser("sync", help="tag health=bad on the coordinator every place the "
+                               "ledger has out (after the coordinator restarted)")
+    sync.add_argument("--coordinator", metavar="HOST:PORT")
+    locks = commands.add_parser("locks", help="who holds each place; stale holds (a lease not "
+                                "renewed for its ttl) found by watching up to --watch seconds")
+    locks.add_argument("--coordinator", metavar="HOST:PORT")
+    locks.add_argument("--watch", type=float, default=0.0, metavar="S",
+                       help="watch the leases this long (default: the longest ttl seen)")
+    locks.add_argument("--clear", action="store_true", help="recover the stale holds found")
+    locks.add_argument("--kick", metavar="PLACE", help="free this place now, whoever holds it "
+                       "(cancel its reservation, kick its holder): for a hold by hand")
     args = parser.parse_args(argv)
+    return exits.run_command("health", lambda: _command(args))
+
+
+def _coordinator(args: argparse.Namespace) -> LabClient:
+    return LabClient(args.coordinator or os.environ.get("LG_COORDINATOR") or DEFAULT_COORDINATOR)
+
+
+def _command(args: argparse.Namespace) -> int:
     ledger = HealthLedger(args.dir / "health.json")
+    if args.command == "sync":
+        lines = reapply_tags(_coordinator(args), ledger)
+        for line in lines or ["the coordinator's health tags agree with the ledger"]:
+            print(f"[health] {line}")
+        return exits.FAILED if any("not re-applied" in line for line in lines) else exits.OK
+    if args.command == "locks":
+        try:
+            return _locks(_coordinator(args), args)
+        except ClientError as error:
+            print(f"[health] {error}", file=sys.stderr)
+            return exits.FAILED
 
     if args.command == "status":
         places = ledger.places()
@@ -86,6 +128,37 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[health] {result.place} is still tagged out; put it back with "
               f"python -m lab.health restore {result.place}")
     return 0 if result.ok else 1
+
+
+def _locks(client: LabClient, args: argparse.Namespace) -> int:
+    if args.kick:
+        info = client.show(args.kick)
+        print(f"[health] {Hold(info.name, info.acquired or 'nobody', info.reservation, None, 0.0).describe()}")
+        if info.reservation:
+            client.cancel(info.reservation)
+        if info.acquired:
+            client.kick(info.name)
+        print(f"[health] place {info.name}: reservation cancelled, holder kicked: free")
+        return exits.OK
+    watch = LeaseWatch()
+    started = time.monotonic()
+    while True:
+        holds = [hold for info in client.all_places().values()
+                 if (hold := watch.hold(info)) is not None]
+        # A lease is judged stale only after it was seen unchanged for its ttl.
+        longest = max((hold.lease.ttl for hold in holds if hold.lease), default=0.0)
+        watch_s = args.watch or longest + LOOK_EVERY_S
+        settled = all(hold.stale or hold.lease is None for hold in holds)
+        if settled or time.monotonic() - started >= watch_s:
+            break
+        time.sleep(LOOK_EVERY_S)
+    if not holds:
+        print("[health] no place is held")
+    for hold in holds:
+        print(f"[health] {hold.describe()}")
+        if hold.stale and args.clear:
+            print(f"[health] {recover(client, hold)}")
+    return exits.OK
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from pathlib import Path
 from lab import exits
 from lab.evaluation.evaluate import evaluate_and_keep
 from lab.paths import REPO_ROOT, default_lg_env
+from lab.remote.health_ledger import HealthLedger, run_counted
 from lab.remote.placement import (
     PlacementError,
     add_placement_arguments,
@@ -68,10 +69,14 @@ def _nightly(args: argparse.Namespace) -> int:
         try:
             with placed_from_args(args.lg_env, args,
                                   log=lambda line: print(line, flush=True)) as placement, \
-                    complete_or_abandoned(args.out / "latest", who="nightly") as run_dir:
+                    complete_or_abandoned(args.out / "latest", who="nightly") as run_dir, \
+                    run_counted(placement, HealthLedger(args.health_dir / "health.json"),
+                                log=run_dir.path / "lab.log",
+                                say=lambda line: print(line, file=sys.stderr, flush=True)):
                 info = evaluate_and_keep(placement.env_file, run_dir.path, args.store,
                                          source="nightly",
-                                         progress=lambda line: print(line, flush=True))
+                                         progress=lambda line: print(line, flush=True),
+                                         check_held=placement.check_held)
         except PlacementError as error:
             print(f"[nightly] {error}", file=sys.stderr)
             return exits.FAILED

@@ -29,7 +29,9 @@ from labgrid.strategy import StrategyError
 
 from lab import exits
 from lab.evaluation.evaluate import cleanup, evaluate_and_keep
+from lab.evaluation.experiments import power_off
 from lab.paths import REPO_ROOT, REPORTS_OUT, default_lg_env
+from lab.remote.health_ledger import HealthLedger, run_counted
 from lab.remote.placement import (
     Placement,
     PlacementError,
@@ -66,7 +68,10 @@ def _placed(args: argparse.Namespace) -> int:
     try:
         with placed_from_args(args.lg_env, args,
                               log=lambda line: print(line, flush=True)) as placement, \
-                complete_or_abandoned(args.out, who="lab") as run_dir:
+                complete_or_abandoned(args.out, who="lab") as run_dir, \
+                run_counted(placement, HealthLedger(args.health_dir / "health.json"),
+                            log=run_dir.path / "lab.log",
+                            say=lambda line: print(line, file=sys.stderr, flush=True)):
             _run(args, placement, run_dir.path)
     except PlacementError as error:
         print(f"[lab] {error}", file=sys.stderr)
@@ -94,10 +99,14 @@ def _run(args: argparse.Namespace, placement: Placement, out: Path) -> None:
                 for core in range(banner.cores)
             ]
         except (StrategyError, ConsoleTimeout, BootEvidenceError) as failure:
-            raise RunFailed(f"boot failed: {failure.__cause__ or failure}") from failure
+            ended = strategy.emulator_end()
+            raise RunFailed(f"boot failed: {failure.__cause__ or failure}"
+                            + (f" ({ended})" if ended else "")) from failure
         provenance = target_provenance(target, banner.board, REPO_ROOT)
     finally:
+        power_off(strategy)  # the evaluation boots each experiment from off; --boot-only stops
         cleanup(env)
+    placement.check_held()
 
     print(f"\nOVM {banner.version} on {banner.board} ({provenance.board_kind}, "
           f"timing={provenance.timing}, commit {provenance.commit}), "
@@ -130,7 +139,8 @@ def _run(args: argparse.Namespace, placement: Placement, out: Path) -> None:
         raise RunFailed(f"boot check failed: SMC round trips failed on core(s) {failing}")
     if not args.boot_only:
         evaluate_and_keep(args.lg_env, out, args.store, source="lab",
-                          progress=lambda line: print(line, flush=True))
+                          progress=lambda line: print(line, flush=True),
+                          check_held=placement.check_held)
 
 
 if __name__ == "__main__":

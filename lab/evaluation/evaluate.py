@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,9 +138,11 @@ def run_evaluation(
 
 
 def evaluate_and_keep(env_file: Path, out: Path, store_path: Path, *, source: str,
-                      progress: Progress = print) -> RunInfo:
+                      progress: Progress = print,
+                      check_held: Callable[[], None] = lambda: None) -> RunInfo:
     """Run the evaluation on the environment's target into ``out`` and keep it (store,
-    InfluxDB, report). Raises ``RunFailed`` with the reason; nothing is stored then."""
+    InfluxDB, report). Raises ``RunFailed`` with the reason; nothing is stored then.
+    ``check_held`` raises when the board was not the run's throughout (a place lost)."""
     progress("\n[lab] the paper's evaluation: each experiment is one boot")
     env = Environment(str(env_file))
     started = time.monotonic()
@@ -156,6 +158,7 @@ def evaluate_and_keep(env_file: Path, out: Path, store_path: Path, *, source: st
     shown = out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out
     progress(f"\n[lab] evaluation took {time.monotonic() - started:.0f} s; "
              f"wrote {shown / 'summary.json'} and a log per experiment")
+    check_held()
     return keep_run(run.kept(source), ResultStore(store_path), out, progress=progress)
 
 

@@ -143,7 +143,7 @@ def run_experiment(
         strategy.select_image(image)
         strategy.transition(state)
     except (StrategyError, BootError) as failure:
-        _power_off(strategy)
+        power_off(strategy)
         raise EvaluationError(f"{experiment.name}: booting {image.name} failed: "
                               f"{failure.__cause__ or failure}") from failure
     transcript = strategy.transcript
@@ -162,7 +162,7 @@ def run_experiment(
         console = transcript.text
         log_dir.mkdir(parents=True, exist_ok=True)
         log_file.write_text(console)
-        _power_off(strategy)
+        power_off(strategy)
     records = parse_records(console)
     if records.rejected:
         reasons = "; ".join(f"{r.vm or 'native'} {r.series}: {r.reason}" for r in records.rejected)
@@ -188,7 +188,7 @@ def _what_happened(experiment: Experiment, waited: ConsoleTimeout, ended: str | 
             + f"\npartial console log: {log_file}")
 
 
-def _power_off(strategy: OVMStrategy) -> None:
+def power_off(strategy: OVMStrategy) -> None:
     """Off, whatever state the target is in; a failure here goes to the log (the
     experiment's own failure, if any, is the one to report)."""
     try:

@@ -24,7 +24,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,6 +34,7 @@ import yaml
 CLIENT_TIMEOUT_S = 30.0
 CALL_MIN_S = 2.0  # the least time one call is given when a deadline is near
 RESERVATION_TIMEOUT_S = 300.0
+WAIT_SLICE_S = 5.0  # a waiting client looks at who holds its place this often
 
 # What labgrid-client says when the coordinator does not answer.
 UNREACHABLE = re.compile(r"Could not connect to coordinator|coordinator is unavailable|"
@@ -117,6 +118,7 @@ class PlaceInfo:
     comment: str
     acquired: str | None  # ``host/user`` holding it
     reservation: str | None  # the token of the reservation it is allocated to
+    orphaned: tuple[str, ...] = ()  # acquired resources whose exporter is gone
 
 
 @dataclass(frozen=True)
@@ -170,25 +172,25 @@ class LabClient:
     def add_match(self, place: str, *patterns: str) -> None:
         self.run("add-match", *patterns, place=place)
 
-    def set_tags(self, place: str, tags: Mapping[str, str]) -> None:
-        """Set these tags (the place's other tags stay)."""
-        self.run("set-tags", *format_tags(tags).split(), place=place)
+    def set_tags(self, place: str, tags: Mapping[str, str], *,
+                 timeout: float = CLIENT_TIMEOUT_S) -> None:
+        """Set these tags (the place's other tags stay; an empty value removes a tag)."""
+        self.run("set-tags", *format_tags(tags).split(), place=place, timeout=timeout)
 
     def set_comment(self, place: str, comment: str) -> None:
         self.run("set-comment", comment, place=place)
 
     def show(self, place: str, *, timeout: float = CLIENT_TIMEOUT_S) -> PlaceInfo:
-        fields: dict[str, str] = {}
-        for line in self.run("show", place=place, timeout=timeout).splitlines():
-            key, separator, value = line.strip().partition(": ")
-            if separator and key in ("tags", "comment", "acquired", "reservation"):
-                fields.setdefault(key, value.strip())
-        tags = fields.get("tags", "")
-        acquired = fields.get("acquired")
-        return PlaceInfo(place, parse_tags(tags.split(", ")) if tags else {},
-                         fields.get("comment", ""),
-                         None if acquired in (None, "", "None") else acquired,
-                         fields.get("reservation") or None)
+        return _place_info(place, self.run("show", place=place, timeout=timeout).splitlines())
+
+    def all_places(self, *, timeout: float = CLIENT_TIMEOUT_S) -> dict[str, PlaceInfo]:
+        """Every place, as ``show`` says it, in one call (``places -v``)."""
+        found: dict[str, PlaceInfo] = {}
+        out = self.run("-v", "places", timeout=timeout)
+        for block in re.split(r"^Place '", out, flags=re.MULTILINE)[1:]:
+            name, _, rest = block.partition("'")
+            found[name] = _place_info(name, rest.splitlines())
+        return found
 
     def acquired_by(self, place: str) -> str | None:
         return self.show(place).acquired
@@ -196,11 +198,15 @@ class LabClient:
     def acquire(self, place: str, *, timeout: float = CLIENT_TIMEOUT_S) -> None:
         self.run("acquire", place=place, timeout=timeout)
 
-    def release(self, place: str) -> None:
-        self.run("release", place=place)
+    def release(self, place: str, *, timeout: float = CLIENT_TIMEOUT_S) -> None:
+        self.run("release", place=place, timeout=timeout)
 
-    def power(self, place: str, action: str) -> str:
-        return self.run("power", action, place=place).strip()
+    def kick(self, place: str) -> None:
+        """Release a place acquired by another client (``release --kick``)."""
+        self.run("release", "--kick", place=place)
+
+    def power(self, place: str, action: str, *, timeout: float = CLIENT_TIMEOUT_S) -> str:
+        return self.run("power", action, place=place, timeout=timeout).strip()
 
     # -- reservations -------------------------------------------------------------
     def reserve(self, tags: Mapping[str, str], *, prio: float = 0.0,
@@ -242,8 +248,26 @@ class LabClient:
         shown = re.split(r"^owner: ", out, flags=re.MULTILINE)  # one block a poll, the last one last
         return _reservation(token, "owner: " + shown[-1]) if len(shown) > 1 else self.reservation(token)
 
-    def cancel(self, token: str) -> None:
-        self.run("cancel-reservation", token)
+    def cancel(self, token: str, *, timeout: float = CLIENT_TIMEOUT_S) -> None:
+        self.run("cancel-reservation", token, timeout=timeout)
+
+
+def _place_info(place: str, lines: list[str]) -> PlaceInfo:
+    fields: dict[str, str] = {}
+    orphaned = []
+    for line in lines:
+        if line.startswith("Orphaned resource "):  # labgrid's word for an exporter gone
+            orphaned.append(line.split("(", 1)[-1].rstrip("):"))
+            continue
+        key, separator, value = line.strip().partition(": ")
+        if separator and key in ("tags", "comment", "acquired", "reservation"):
+            fields.setdefault(key, value.strip())
+    tags = fields.get("tags", "")
+    acquired = fields.get("acquired")
+    return PlaceInfo(place, parse_tags(tags.split(", ")) if tags else {},
+                     fields.get("comment", ""),
+                     None if acquired in (None, "", "None") else acquired,
+                     fields.get("reservation") or None, tuple(orphaned))
 
 
 def _text(output: str | bytes | None) -> str:
@@ -265,7 +289,9 @@ def _field(block: str, pattern: str) -> str:
 
 @contextmanager
 def holding(client: LabClient, tags: Mapping[str, str], *,
-            timeout: float = RESERVATION_TIMEOUT_S) -> Iterator[Reservation]:
+            timeout: float = RESERVATION_TIMEOUT_S,
+            while_waiting: Callable[[str], None] | None = None,
+            before_acquire: Callable[[str, float], None] | None = None) -> Iterator[Reservation]:
     """Reserve a place by tags, wait for it, acquire it; cancel and release at the end.
 
     Yields the reservation, acquired (``place`` is the place's name, ``token``
@@ -273,6 +299,10 @@ def holding(client: LabClient, tags: Mapping[str, str], *,
     from allocation to cancellation: no one else can acquire it in between,
     and waiting reservations are served in order (priority, then age).
     ``timeout`` bounds the whole wait for a place (``NotAllocated`` after it).
+    ``while_waiting(token)`` is called every ``WAIT_SLICE_S`` of the wait (to
+    say who holds the place, to recover a stale one: ``lab.remote.lease``);
+    ``before_acquire(place, deadline)`` once the place is allocated, before it
+    is acquired (it may wait, or raise).
 
     The reservation is cancelled *before* the place is released: the
     coordinator hands a freed place to the next waiting reservation when it
@@ -283,10 +313,21 @@ def holding(client: LabClient, tags: Mapping[str, str], *,
     token = client.reserve(tags, timeout=call_timeout(deadline))
     acquired = None
     try:
-        reservation = client.wait(token, deadline - time.monotonic())
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                reservation = client.wait(token, min(left, WAIT_SLICE_S) if while_waiting else left)
+                break
+            except NotAllocated:
+                if while_waiting is None or time.monotonic() >= deadline:
+                    raise NotAllocated(["wait", token], f"reservation {token} not allocated "
+                                       f"within {timeout:.1f} s", None, unreachable=False) from None
+                while_waiting(token)
         if reservation.state != "allocated" or not reservation.place:
             raise ClientError(["wait", token], f"reservation {token} is {reservation.state}", 1)
-        client.acquire(reservation.place)
+        if before_acquire is not None:
+            before_acquire(reservation.place, deadline)
+        client.acquire(reservation.place, timeout=call_timeout(deadline))
         acquired = reservation.place
         yield replace(reservation, state="acquired")
     finally:

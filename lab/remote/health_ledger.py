@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from lab.paths import STORE_DIR
 
+from .coordination import ClientError
+
 if TYPE_CHECKING:
     from .coordination import LabClient
     from .placement import Placement
@@ -88,8 +90,9 @@ class HealthLedger:
     def entry(self, place: str) -> dict[str, Any]:
         return self.places().get(place) or _new_entry()
 
-    def record(self, place: str, ok: bool, reason: str, log: Path | None) -> dict[str, Any]:
-        """Count one check; the place's entry after it."""
+    def record(self, place: str, ok: bool, reason: str, log: Path | None,
+               kind: str = "check") -> dict[str, Any]:
+        """Count one check (or a run: ``kind``); the place's entry after it."""
         with self._locked() as data:
             entry = data["places"].setdefault(place, _new_entry())
             now = _now()
@@ -99,7 +102,8 @@ class HealthLedger:
             if not ok:
                 entry["last_failure"] = {"at": now, "reason": reason, "log": str(log) if log else None}
             entry["history"] = (entry["history"] + [
-                {"at": now, "ok": ok, "reason": reason, "log": str(log) if log else None}])[-HISTORY:]
+                {"at": now, "kind": kind, "ok": ok, "reason": reason,
+                 "log": str(log) if log else None}])[-HISTORY:]
             return dict(entry)
 
     def set_status(self, place: str, status: str, reason: str = "") -> None:
@@ -219,15 +223,85 @@ def check_place(
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text(f"# health check of {place} with {env_file}: "
                    f"{'pass' if ok else 'FAIL: ' + reason}\n{console}")
-    entry = ledger.record(place, ok, reason, log)
+    return count(place, ok, reason, log, ledger=ledger, tagger=tagger, threshold=threshold,
+                 seconds=seconds)
+
+
+def count(place: str, ok: bool, reason: str, log: Path | None, *, ledger: HealthLedger,
+          tagger: Tagger, threshold: int = DEFAULT_THRESHOLD, seconds: float = 0.0,
+          kind: str = "check") -> CheckResult:
+    """Count a health check's or a run's outcome; tag the place out after ``threshold``
+    failures in a row, whatever failed (a check, a run's console, power, exporter)."""
+    entry = ledger.record(place, ok, reason, log, kind)
     tagged_out = False
     if not ok and entry["consecutive_failures"] >= threshold and entry["status"] != "bad":
-        why = (f"{entry['consecutive_failures']} health checks failed in a row; "
-               f"last: {reason} (log {log})")
+        what = "health checks" if kind == "check" else "runs and health checks"
+        why = (f"{entry['consecutive_failures']} {what} failed in a row; "
+               f"last ({kind}): {reason} (log {log})")
         tagger.tag_out(place, why)
         ledger.set_status(place, "bad", why)
         tagged_out = True
     return CheckResult(place, ok, reason, log, seconds, entry["consecutive_failures"], tagged_out)
+
+
+def reapply_tags(client: LabClient, ledger: HealthLedger, *, log_errors: bool = True) -> list[str]:
+    """Tag ``health=bad`` on the coordinator every place the ledger has out, where the
+    coordinator forgot it (it restarted from a places.yaml saved before the tag: labgrid
+    saves every 15 s). Only this way round: the coordinator's tags never change the ledger,
+    and a place is put back only by ``restore``. What was re-applied, one line each."""
+    done: list[str] = []
+    out = {name: entry for name, entry in ledger.places().items() if entry["status"] == "bad"}
+    if not out:
+        return done
+    try:
+        places = client.all_places(timeout=10.0)
+        for name, entry in out.items():
+            info = places.get(name)
+            if info is not None and info.tags.get("health") != "bad":
+                CoordinatorTags(client).tag_out(name, entry["status_reason"])
+                done.append(f"place {name}: health=bad re-applied from the ledger "
+                            f"({entry['status_reason']})")
+    except ClientError as error:
+        if log_errors:
+            done.append(f"health tags not re-applied: {error}")
+    return done
+
+
+@contextmanager
+def run_counted(placement: Placement, ledger: HealthLedger, *, log: Path | None = None,
+                threshold: int = DEFAULT_THRESHOLD, say=print) -> Iterator[None]:
+    """Count the run in the block against its place: a ``RunFailed`` (a console silent past
+    its deadline, QEMU or the board gone, the exporter gone) as a failure with its reason,
+    a run that completes as a pass. A lost place or a stop by signal counts nothing: they
+    say nothing of the board."""
+    from lab.results.outputs import RunFailed
+
+    from .faults import PlaceLost
+
+    if placement.place is None or placement.client is None:
+        yield
+        return
+    tagger = CoordinatorTags(placement.client)
+    try:
+        yield
+    except RunFailed as failed:
+        # A fault of the place may reach the run wrapped (labgrid's strategy wraps what
+        # interrupts it): the place's own record of it is the one that counts.
+        fault = placement.fault or failed
+        if isinstance(fault, PlaceLost):
+            raise fault from failed
+        reason = _first_line(fault)
+        try:
+            result = count(placement.place, False, reason, log, ledger=ledger, tagger=tagger,
+                           threshold=threshold, kind="run")
+            say(f"[lab] place {placement.place}: failure counted in the health ledger "
+                f"({result.consecutive_failures} in a row"
+                + ("; TAGGED OUT: health=bad" if result.tagged_out else "") + f"): {reason}")
+        except ClientError as error:
+            say(f"[lab] place {placement.place}: failure counted, not tagged: {error}")
+        raise
+    count(placement.place, True, "", log, ledger=ledger, tagger=tagger, threshold=threshold,
+          kind="run")
 
 
 def restore(place: str, *, ledger: HealthLedger | None = None, tagger: Tagger | None = None) -> None:

@@ -59,6 +59,7 @@ class Service:
     name: str
     process: subprocess.Popen
     log: Path
+    offset: int = 0  # where this process's part of the log begins (logs are appended to)
 
     @classmethod
     def start(cls, name: str, command: Sequence[str], log_dir: Path, *, cwd: Path | None = None,
@@ -66,20 +67,31 @@ class Service:
         log_dir.mkdir(parents=True, exist_ok=True)
         log = log_dir / f"{name}.log"
         with log.open("ab") as out:
+            offset = out.tell()
             process = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True,
                                        env=dict(env) if env is not None else None)
-        return cls(name, process, log)
+        return cls(name, process, log, offset)
 
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def tail(self, lines: int = LOG_TAIL_LINES) -> str:
+    def output(self) -> str:
+        """What this process wrote to its log (not an earlier process of the same name's)."""
         try:
-            text = self.log.read_text(errors="replace")
+            with self.log.open("rb") as log:
+                log.seek(self.offset)
+                return log.read().decode(errors="replace")
         except OSError:
             return ""
-        return "\n".join(text.splitlines()[-lines:])
+
+    def tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """SIGKILL to the process group, as a crash would end it."""
+        _signal_group(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def fail(self, what: str) -> RuntimeError:
         state = "running" if self.alive() else f"exited with status {self.process.returncode}"
@@ -122,18 +134,24 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def start_coordinator(log_dir: Path, attempts: int = 3) -> tuple[Service, str]:
-    """``labgrid-coordinator`` on a free loopback port; its state (places.yaml) in its own directory."""
+def start_coordinator(log_dir: Path, attempts: int = 3, port: int = 0) -> tuple[Service, str]:
+    """``labgrid-coordinator`` on a free loopback port (or ``port``, to restart one); its state
+    (places.yaml) in its own directory. A new coordinator (no ``port``) starts with no
+    places: an earlier lab's in the same directory would clash with this lab's."""
     workdir = log_dir / "coordinator"
     workdir.mkdir(parents=True, exist_ok=True)
+    if not port:
+        for state in ("places.yaml", "resources.yaml"):
+            (workdir / state).unlink(missing_ok=True)
     error: RuntimeError | None = None
     for _ in range(attempts):
-        port = free_loopback_port()  # another process may take it first: then try another
-        address = f"127.0.0.1:{port}"
+        # another process may take a free port first: then try another
+        chosen = port or free_loopback_port()
+        address = f"127.0.0.1:{chosen}"
         service = Service.start("coordinator", [labgrid_tool("labgrid-coordinator"), "-l", address],
                                 log_dir, cwd=workdir)
         try:
-            service.wait_for(partial(_listening, port), f"the coordinator listening on {address}")
+            service.wait_for(partial(_listening, chosen), f"the coordinator listening on {address}")
             return service, address
         except RuntimeError as failed:
             service.stop()
@@ -151,7 +169,7 @@ def start_virtual_board(group: str, image: Path, log_dir: Path, lg_env: Path) ->
 def board_ports(service: Service) -> VirtualBoardPorts:
     """The ports a virtual board printed in its READY line (waits for it)."""
     def ready():
-        match = re.search(r"^READY (\{.*\})$", service.log.read_text(errors="replace"), re.MULTILINE)
+        match = re.search(r"^READY (\{.*\})$", service.output(), re.MULTILINE)
         return json.loads(match[1]) if match else None
 
     ports = service.wait_for(ready, "the virtual board's READY line")
@@ -229,6 +247,34 @@ class LoopbackLab:
 
     def client(self, user: str | None = None) -> LabClient:
         return LabClient(self.coordinator, user=user)
+
+    def service(self, name: str) -> Service:
+        return next(service for service in self.services if service.name == name)
+
+    def _replace(self, old: Service, new: Service) -> None:
+        self.services[self.services.index(old)] = new
+
+    def kill_coordinator(self) -> None:
+        """The coordinator crashes (SIGKILL): its places as last saved, nothing else, survive."""
+        self.service("coordinator").kill()
+
+    def restart_coordinator(self) -> None:
+        """Start the coordinator again on its address, from the places.yaml it saved, and the
+        exporter too if it exited (as systemd's ``Restart=always`` would: labgrid's exporter
+        ends when its coordinator goes away)."""
+        old = self.service("coordinator")
+        old.kill()
+        port = int(self.coordinator.rsplit(":", 1)[1])
+        new, _ = start_coordinator(self.log_dir, attempts=1, port=port)
+        self._replace(old, new)
+        self.restart_exporter()
+
+    def restart_exporter(self) -> None:
+        """Stop the exporter if it still runs, and start it again (resources exported anew)."""
+        old = self.service(self.exporter_name)
+        old.stop()
+        self._replace(old, start_exporter(self.coordinator, self.exporter_name,
+                                          self.virtual_boards, self.log_dir))
 
     def board_url(self, place: str) -> str:
         """The virtual board behind a place, as ``VirtualBoardClient`` takes it."""

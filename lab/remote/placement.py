@@ -49,8 +49,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -61,21 +63,27 @@ from typing import Any
 
 import yaml
 
+from lab import exits
 from lab.paths import LAB_ENV, QEMU_ENV, REPO_ROOT, default_lg_env
 
 from .coordination import (
     ClientError,
     LabClient,
     NotAllocated,
+    PlaceInfo,
     call_timeout,
     format_tags,
     holding,
     parse_tags,
 )
+from .faults import PlaceFault, PlaceLost
+from .health_ledger import HEALTH_DIR, HealthLedger, reapply_tags
+from .lease import DEFAULT_TTL_S, LeaseKeeper, LeaseWatch, matching, recover
 
 DEFAULT_COORDINATOR = "127.0.0.1:20408"
 DEFAULT_PLACE_TAGS = "board=zc702 health=good"
 RETRY_S = 1.0  # between attempts while the coordinator is unreachable or a place busy
+POWER_OFF_TIMEOUT_S = 20.0
 
 Log = Callable[[str], None]
 
@@ -160,6 +168,48 @@ class Placement:
     waited_s: float = 0.0
     client: LabClient | None = field(default=None, repr=False)
     held: ExitStack | None = field(default=None, repr=False)  # what ``release`` gives back
+    keeper: LeaseKeeper | None = field(default=None, repr=False)
+    fault: PlaceFault | None = None  # the place failed under the run (``lab.remote.faults``)
+    _armed: bool = field(default=False, repr=False)
+
+    def keep_lease(self, ttl: float) -> None:
+        """Keep a lease on the place held (``lab.remote.lease``) until it is released."""
+        if self.client is None or self.place is None:
+            return
+        keeper = LeaseKeeper(self.client, self.place, ttl=ttl, on_fault=self._on_fault)
+        keeper.start()
+        self.keeper = keeper
+
+    def _on_fault(self, fault: PlaceFault) -> None:
+        self.fault = fault
+        if self._armed:  # the main thread stops what it waits for and unwinds with the fault
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGUSR1)
+
+    def check_held(self) -> None:
+        """Raise the place's fault, if it had one: nothing of the run may be kept then."""
+        if self.fault is not None:
+            raise self.fault
+
+    @contextmanager
+    def faults_raised(self) -> Iterator[None]:
+        """Within the block, a fault of the place (lost, exporter gone) is raised in the
+        main thread at once, wherever it waits, as ``PlaceFault``."""
+        if threading.current_thread() is not threading.main_thread() or self.keeper is None:
+            yield
+            return
+
+        def raise_fault(signum: int, frame: object) -> None:  # noqa: ARG001
+            self._armed = False  # once
+            self.check_held()
+
+        previous = signal.signal(signal.SIGUSR1, raise_fault)
+        self._armed = True
+        try:
+            self.check_held()
+            yield
+        finally:
+            self._armed = False
+            signal.signal(signal.SIGUSR1, previous)
 
     def environ(self) -> dict[str, str]:
         """What a labgrid process needs to open ``env_file`` on this place."""
@@ -197,16 +247,28 @@ class Placement:
         }
 
     def release(self) -> None:
-        """Give the place back (once): a reserved one as ``holding`` does, the
-        reservation cancelled before the place is released, so that the next
-        waiting client is served at once."""
+        """Give the place back (once), the board powered off: the lease removed, the
+        board switched off, then as ``holding`` does, the reservation cancelled before
+        the place is released, so that the next waiting client is served at once.
+        A place lost to a fault is not touched (it is no longer this client's)."""
         held, self.held = self.held, None
+        keeper, self.keeper = self.keeper, None
+        if keeper is not None:
+            keeper.stop()
         if held is None:
             return
+        if (not isinstance(self.fault, PlaceLost) and self.client is not None
+                and self.place is not None):
+            try:
+                self.client.power(self.place, "off", timeout=POWER_OFF_TIMEOUT_S)
+            except ClientError as error:  # no power switch, or gone: released all the same
+                print(f"[lab] place {self.place}: power off failed: {_last_line(error.output)}",
+                      file=sys.stderr, flush=True)
         try:
             held.close()
-        except ClientError:
-            pass
+        except ClientError as error:
+            print(f"[lab] place {self.place}: release: {_last_line(error.output)}",
+                  file=sys.stderr, flush=True)
 
 
 def _shown(path: Path) -> str:
@@ -226,16 +288,23 @@ def choose_environment(
     qemu_env: Path = QEMU_ENV,
     health_check: HealthCheck | None = None,
     include_tagged_out: bool = False,
+    lease_ttl: float = DEFAULT_TTL_S,
+    ledger: HealthLedger | None = None,
     log: Log = _log_to_stderr,
 ) -> Placement:
     """Acquire what ``env_file`` needs, or fall back to ``qemu_env`` (see the module doc)."""
     env_file = Path(env_file)
     spec = remote_spec(env_file, coordinator)
     if spec is None:
-        kind = "qemu" if "qemu" in env_features(env_file) else "zc702"
-        return Placement(env_file, env_file, kind, False, "a local environment: nothing to acquire")
+        return Placement(env_file, env_file, board_kind(env_file), False,
+                         "a local environment: nothing to acquire")
 
     client = LabClient(spec.coordinator)
+    # The ledger is the truth of a board's health: a coordinator that restarted from an
+    # older places.yaml is told again which boards are out, before anything is asked of it.
+    for line in reapply_tags(client, ledger or HealthLedger(), log_errors=False):
+        log(f"[lab] {line}")
+    waiting = _Waiting(client, spec, LeaseWatch(), log)
     wanted = f"place {spec.place}" if spec.place else f"a place tagged {format_tags(spec.tags)}"
     log(f"[lab] acquiring {wanted} on the coordinator {spec.coordinator} "
         f"(up to {acquire_timeout:g} s)")
@@ -247,7 +316,8 @@ def choose_environment(
         while True:
             placement, give_up = None, False
             try:
-                placement = _acquire_once(client, spec, env_file, deadline, include_tagged_out)
+                placement = _acquire_once(client, spec, env_file, deadline, include_tagged_out,
+                                          waiting)
             except PlaceRefused as refused:
                 problem, give_up = str(refused), True
             except ClientError as error:
@@ -258,6 +328,13 @@ def choose_environment(
                     problem, give_up = str(error), not _worth_retrying(error)
             if placement is not None:
                 placement.waited_s = time.monotonic() - started
+                try:
+                    placement.keep_lease(lease_ttl)
+                except ClientError as error:
+                    placement.release()
+                    problem = f"place {placement.place}: no lease written ({error})"
+                    placement = None
+            if placement is not None:
                 if health_check is None:
                     log(f"[lab] acquired place {placement.place} after {placement.waited_s:.1f} s")
                     return placement
@@ -293,19 +370,78 @@ def _last_line(text: str) -> str:
 
 
 def _worth_retrying(error: ClientError) -> bool:
-    """Busy or racing places are worth another try; unknown places and bad tags are not."""
-    return not re.search(r"matches nothing|does not exist|is invalid", error.output)
+    """Busy or racing places are worth another try, and so is a reservation a restarted
+    coordinator forgot; unknown places and bad tags are not."""
+    return not re.search(r"matches nothing|Place \S+ does not exist|is invalid", error.output)
 
 
-def _acquire_once(client: LabClient, spec: RemoteSpec, env_file: Path,
-                  deadline: float, include_tagged_out: bool = False) -> Placement | None:
+def board_kind(env_file: Path) -> str:
+    """What the results of a run on ``env_file`` will say the board is."""
+    features = env_features(env_file)
+    if "virtual-board" in features:
+        return "virtual"
+    return "qemu" if "qemu" in features else "zc702"
+
+
+@dataclass
+class _Waiting:
+    """A client waiting for a place: says who holds it, and recovers a stale hold."""
+
+    client: LabClient
+    spec: RemoteSpec
+    watch: LeaseWatch
+    log: Log
+    said: dict[str, str] = field(default_factory=dict)  # place: what was said last
+
+    def look(self, _token: str = "") -> None:
+        try:
+            places = self.client.all_places(timeout=10.0)
+        except ClientError:
+            return  # said by the attempt that fails on it
+        for info in matching(places, self.spec.tags, self.spec.place):
+            hold = self.watch.hold(info)
+            if hold is None:
+                continue
+            if hold.stale:
+                self.log(f"[lab] {recover(self.client, hold)}")
+                continue
+            text = hold.describe()
+            if self.said.get(info.name, "").split(";")[0] != text.split(";")[0]:
+                self.log(f"[lab] waiting: {text}")
+            self.said[info.name] = text
+
+    def until_free(self, place: str, deadline: float) -> None:
+        """Wait while a free place still carries another client's live lease: after a
+        coordinator restart its holder may still be on the board, until it notices."""
+        while True:
+            info: PlaceInfo = self.client.show(place, timeout=call_timeout(deadline))
+            if self.watch.free_of_leases(info):
+                return
+            if time.monotonic() >= deadline:
+                raise NotAllocated(["show", place], f"place {place} still carries the lease "
+                                   f"{info.tags.get('lease')} of another client", None,
+                                   unreachable=False)
+            if self.said.get(place) != "lease":
+                self.log(f"[lab] place {place} is free but carries the live lease "
+                         f"{info.tags.get('lease')}: waiting until it is renewed no more")
+                self.said[place] = "lease"
+            time.sleep(min(RETRY_S, max(0.0, deadline - time.monotonic())))
+
+
+def _acquire_once(client: LabClient, spec: RemoteSpec, env_file: Path, deadline: float,
+                  include_tagged_out: bool, waiting: _Waiting) -> Placement | None:
     """One attempt (each call takes at most what is left of the wait, and a
     little more to answer); None when no place was allocated in time."""
     held = ExitStack()
+    kind = board_kind(env_file)
     if spec.place:
         info = client.show(spec.place, timeout=call_timeout(deadline))
         if info.tags.get("health") == "bad" and not include_tagged_out:
             raise PlaceRefused(f"place {spec.place} is tagged out (health=bad): {info.comment}")
+        if info.acquired is not None:
+            waiting.look()
+            return None
+        waiting.until_free(spec.place, deadline)
         try:
             client.acquire(spec.place, timeout=call_timeout(deadline))
             held.callback(client.release, spec.place)
@@ -316,11 +452,12 @@ def _acquire_once(client: LabClient, spec: RemoteSpec, env_file: Path,
     else:
         try:
             reservation = held.enter_context(
-                holding(client, spec.tags, timeout=max(0.1, deadline - time.monotonic())))
+                holding(client, spec.tags, timeout=max(0.1, deadline - time.monotonic()),
+                        while_waiting=waiting.look, before_acquire=waiting.until_free))
         except NotAllocated:
             return None  # cancelled by holding
         place, token = reservation.allocated_place, reservation.token
-    return Placement(env_file, env_file, "zc702", False, f"acquired place {place}",
+    return Placement(env_file, env_file, kind, False, f"acquired place {place}",
                      place=place, coordinator=spec.coordinator, token=token, client=client,
                      held=held)
 
@@ -331,7 +468,7 @@ def placed(env_file: Path, **options: Any) -> Iterator[Placement]:
     variables are set in ``os.environ`` meanwhile, and the place released after."""
     placement = choose_environment(env_file, **options)
     try:
-        with placement.in_environ():
+        with placement.in_environ(), placement.faults_raised():
             yield placement
     finally:
         placement.release()
@@ -350,6 +487,12 @@ def add_placement_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--health-check", action="store_true",
                         help="boot OVM on the place first (lab.remote.health_ledger); a failing place is set "
                              "aside, counted, and tagged out after repeated failures")
+    parser.add_argument("--lease", type=float, default=DEFAULT_TTL_S, metavar="S",
+                        help="the lease on the place held: renewed every S/4 s; a place whose "
+                             "lease is S s old is recovered by the next client (default %(default)g)")
+    parser.add_argument("--health-dir", type=Path, default=HEALTH_DIR, metavar="DIR",
+                        help="the health ledger that counts the place's failures "
+                             "(default: %(default)s)")
 
 
 @contextmanager
@@ -360,9 +503,10 @@ def placed_from_args(env_file: Path, args: argparse.Namespace, *,
     if args.health_check:
         from .health_ledger import placement_health_check
 
-        health = placement_health_check()
+        health = placement_health_check(log_dir=args.health_dir)
     with placed(env_file, fallback_qemu=args.fallback_qemu, acquire_timeout=args.acquire_timeout,
-                coordinator=args.coordinator, health_check=health, log=log) as placement:
+                coordinator=args.coordinator, health_check=health, lease_ttl=args.lease,
+                ledger=HealthLedger(args.health_dir / "health.json"), log=log) as placement:
         yield placement
 
 
@@ -377,7 +521,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="-- COMMAND...: run it on the place ({env}: the environment file)")
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    return exits.run_command("lab", lambda: _hold_while(args, command))
 
+
+def _hold_while(args: argparse.Namespace, command: list[str]) -> int:
     try:
         with placed_from_args(args.lg_env, args) as placement:
             print(f"[lab] environment {_shown(placement.env_file)} "
@@ -387,9 +534,9 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             argv_ = [part.replace("{env}", str(placement.env_file)) for part in command]
             return subprocess.run(argv_).returncode
-    except PlacementError as error:
+    except (PlacementError, PlaceFault) as error:
         print(f"[lab] {error}", file=sys.stderr)
-        return 2
+        return exits.FAILED
 
 
 if __name__ == "__main__":

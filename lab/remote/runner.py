@@ -10,6 +10,14 @@ it is empty; it powers the board off, releases the place and cancels its
 reservation at the end, also after a failure. The results come back as one
 ``ParallelRun`` (``run.json``: every job with its console log and the place it
 ran on, and each place's provenance).
+
+A worker that dies (killed, crashed) leaves its place acquired and its
+reservation allocated, as any dead labgrid client does. The runner, its
+parent, knows it is dead: it cancels the worker's reservation and kicks it
+off its place at once, holds that place aside itself until the run ends (the
+board may be why the worker died), and puts the job the worker was running
+back in the queue, once, for another worker (a new one if none is left), so
+on another healthy place; the run says so.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from getpass import getuser
 from pathlib import Path
@@ -31,6 +39,7 @@ from typing import IO, Any
 from lab.paths import REPO_ROOT
 from lab.target.provenance import git_commit
 
+from .coordination import ClientError, LabClient
 from .jobs import Job, JobResult, ParallelRun, Progress, prepare
 
 DEFAULT_BOARD = "qemu-vexpress-a9"
@@ -60,20 +69,43 @@ def run_parallel(
     lock = threading.Lock()
     processes: list[subprocess.Popen] = []
     run_tag = f"{os.getpid()}"
-    finished = [threading.Event() for _ in range(workers)]
+    finished: list[threading.Event] = []
+    retried: set[str] = set()
+    aside = LabClient(coordinator, user=f"{getuser()}-par{run_tag}-aside")
 
-    def drive(i: int) -> None:
+    def drive(i: int, done: threading.Event) -> None:
         try:
             _drive_worker(run, pending, lock, processes, f"{getuser()}-par{run_tag}-w{i + 1}",
                           coordinator, tags, out_dir, board, repo_root, env_template,
-                          reservation_timeout_s, progress)
+                          reservation_timeout_s, progress, retry, aside)
         finally:
-            finished[i].set()
+            done.set()
+
+    def start_worker() -> None:
+        done = threading.Event()
+        finished.append(done)
+        i = len(finished) - 1
+        threading.Thread(target=drive, args=(i, done), name=f"w{i + 1}", daemon=True).start()
+
+    def retry(job: Job, user: str, place: str) -> bool:
+        """The job's worker died: run the job again elsewhere, once. False: not again."""
+        with lock:
+            if job.name in retried:
+                return False
+            retried.add(job.name)
+            pending.put(job)
+            others = sum(not done.is_set() for done in finished) - 1  # the dying one's is not set
+            if others <= 0:
+                start_worker()
+        progress(f"[parallel] {job.name}: its worker {user} died on {place}; retrying it once "
+                 f"on another place" + ("" if others > 0 else " (a new worker)"))
+        return True
 
     progress(f"[parallel] {len(prepared)} jobs over {workers} places tagged "
              f"{' '.join(f'{k}={v}' for k, v in tags.items())} at {coordinator}")
-    for i in range(workers):
-        threading.Thread(target=drive, args=(i,), name=f"w{i + 1}", daemon=True).start()
+    with lock:
+        for _ in range(workers):
+            start_worker()
     # Waiting on events, not Thread.join: in Python 3.11 a join interrupted by Ctrl-C
     # marks the thread finished, and a second join would not wait for it.
     try:
@@ -88,14 +120,29 @@ def run_parallel(
                 _signal_group(process.pid, signal.SIGTERM)
         _wait_all(finished)
         raise
+    finally:
+        _release_aside(aside, progress)
     run.write(out_dir)
     return run
 
 
+def _release_aside(aside: LabClient, progress: Progress) -> None:
+    try:
+        for name, info in aside.all_places().items():
+            if info.acquired and info.acquired.endswith(f"/{aside.user}"):
+                aside.release(name)
+                progress(f"[parallel] place {name}: no longer held aside")
+    except ClientError as error:
+        progress(f"[parallel] places held aside not released: {error}")
+
+
 def _wait_all(events: list[threading.Event]) -> None:
-    for event in events:
-        while not event.wait(0.5):
+    """Until every event is set, also those added meanwhile (a retry's new worker)."""
+    i = 0
+    while i < len(events):
+        while not events[i].wait(0.5):
             pass
+        i += 1
 
 
 def _signal_group(pgid: int, sig: int) -> None:
@@ -109,7 +156,8 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
                   processes: list[subprocess.Popen], user: str,
                   coordinator: str, tags: Mapping[str, str], out_dir: Path, board: str,
                   repo_root: Path, env_template: Path | None, reservation_timeout_s: float,
-                  progress: Progress) -> None:
+                  progress: Progress, retry: Callable[[Job, str, str], bool],
+                  aside: LabClient) -> None:
     log_dir = out_dir / "workers"
     log_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "lab.remote.worker", "--coordinator", coordinator,
@@ -144,10 +192,13 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
             requests.flush()
             reply = _receive(worker, replies)
             if "result" not in reply:
-                with lock:
-                    run.results[job.name] = JobResult(job.name, place, user, False, reply.get(
-                        "fatal", f"the worker died; see {log.name}"))
-                raise RuntimeError(run.results[job.name].error)
+                why = reply.get("fatal", f"the worker died; see {log.name}")
+                _free_dead_worker(worker, aside, user, progress)
+                if not retry(job, user, place):
+                    with lock:
+                        run.results[job.name] = JobResult(job.name, place, user, False,
+                                                          f"{why} (and when retried once)")
+                raise RuntimeError(why)
             result = JobResult(**reply["result"])
             with lock:
                 run.results[job.name] = result
@@ -171,6 +222,26 @@ def _drive_worker(run: ParallelRun, pending: queue.Queue, lock: threading.Lock,
                                            " (did not stop: killed; its place may stay acquired)").strip()
         _signal_group(worker.pid, signal.SIGKILL)
         worker.wait()
+
+
+def _free_dead_worker(worker: subprocess.Popen, aside: LabClient, user: str,
+                      progress: Progress) -> None:
+    """Cancel a dead worker's reservations, kick it off its place (it cannot release
+    them) and hold the place aside (``aside``) so that its job is retried elsewhere."""
+    _signal_group(worker.pid, signal.SIGKILL)  # what is left of it
+    worker.wait()
+    try:
+        for token, reservation in aside.reservations().items():
+            if reservation.owner.endswith(f"/{user}"):
+                aside.cancel(token)
+        for name, info in aside.all_places().items():
+            if info.acquired and info.acquired.endswith(f"/{user}"):
+                aside.kick(name)
+                aside.acquire(name)
+                progress(f"[parallel] place {name}: taken from the dead worker {user} and "
+                         "held aside until the run ends")
+    except ClientError as error:
+        progress(f"[parallel] the dead worker {user}'s place not freed: {error}")
 
 
 def _receive(worker: subprocess.Popen[str], replies: IO[str]) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 This is **a way to test the lab, not hardware**. It lets the distributed
 parts of the lab (a labgrid coordinator, an exporter, places, reservations,
 clients on other machines) be exercised end to end on one computer with no
-board at all. Whatever it measures is QEMU's, labelled ``board_kind=qemu`` and
-``timing=icount`` like any QEMU run; nothing about it says anything about a
+board at all. Whatever it measures is QEMU's, labelled ``board_kind=virtual`` and
+``timing=icount`` like a QEMU run; nothing about it says anything about a
 ZC702.
 
 Run as ``python -m lab.remote.virtual_board --image ELF --serial-port P --power-port Q
@@ -24,7 +24,10 @@ Run as ``python -m lab.remote.virtual_board --image ELF --serial-port P --power-
   ``NetworkPowerPort`` host is ``http://127.0.0.1:Q/power/{index}/{value}``):
   ``GET /power/0/1`` starts QEMU (the command line comes from the ``QEMUDriver``
   entry of ``--lg-env``, through ``QemuMachine.from_env``), ``GET /power/0/0``
-  kills it (pulling the plug), ``GET /power/0`` answers ``1`` or ``0``. ``PUT``
+  kills it (pulling the plug), ``GET /power/0`` answers ``1`` or ``0``. A QEMU that ends other than by the
+  switch (it crashed, or was killed) hangs up the serial port's client, as a
+  dead board's serial line goes quiet for good; ``/info``'s ``last_end`` says how
+  it ended. ``PUT``
   with a body of ``1``/``0`` switches too.
 - **the image slot**, a lab extension: ``GET /image`` names the ELF the next
   power-on boots, ``PUT /image`` (body: a path on this machine) changes it, the
@@ -165,6 +168,11 @@ class SerialRelay:
                             "keeps running", error)
                 self._close_client_locked()
 
+    def hang_up(self) -> None:
+        """Drop the client's connection (it may connect again): the board died."""
+        with self._lock:
+            self._close_client_locked()
+
     def close(self) -> None:
         self._closed.set()
         with self._lock:
@@ -183,6 +191,8 @@ class VirtualBoard:
         self._lock = threading.RLock()
         self._qemu: subprocess.Popen[bytes] | None = None
         self._pumps: list[threading.Thread] = []
+        self._switched_off: subprocess.Popen[bytes] | None = None  # the QEMU power_off kills
+        self.last_end: str | None = None  # how the last QEMU ended without power_off
         self.serial = SerialRelay(serial_port, self._to_qemu)
 
     # -- power ---------------------------------------------------------------
@@ -203,6 +213,7 @@ class VirtualBoard:
             self._reap()
             self.serial.accept_pending()
             command = self.command()
+            self.last_end = None
             self._qemu = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, bufsize=0)
             qemu = self._qemu
@@ -221,6 +232,7 @@ class VirtualBoard:
                 log.info("power off: already off")
                 return
             qemu = self._qemu
+            self._switched_off = qemu
             if qemu.poll() is None:
                 qemu.kill()
             code = qemu.wait()
@@ -258,8 +270,16 @@ class VirtualBoard:
                 break
             self.serial.send(chunk)
         code = qemu.wait()
-        if code >= 0:  # it stopped by itself; a kill from power_off is negative
-            log.warning("QEMU pid %d exited by itself with status %d (the board is off)", qemu.pid, code)
+        if qemu is self._switched_off:
+            return
+        # It died by itself (or was killed, not by the power switch). The serial line is
+        # hung up, as a board's USB serial adapter vanishes when the board dies: the
+        # client's console ends now, not at its next deadline.
+        self.last_end = (f"QEMU was killed by signal {signal.Signals(-code).name}" if code < 0
+                         else f"QEMU exited by itself with status {code}")
+        log.warning("QEMU pid %d: %s (the board is off; serial line hung up)", qemu.pid,
+                    self.last_end)
+        self.serial.hang_up()
 
     def _pump_stderr(self, qemu: subprocess.Popen[bytes]) -> None:
         assert qemu.stderr is not None  # power_on's Popen(stderr=PIPE)
@@ -291,13 +311,14 @@ class VirtualBoard:
         return {
             "kind": KIND,
             "board": Config(str(self.lg_env)).get_option("ovm_board", "unknown"),
-            "board_kind": "qemu",
+            "board_kind": "virtual",
             "timing": "icount" if shift is not None else "real",
             "icount_shift": shift,
             "qemu": shlex.join(self.command()),
             "image": str(self.image),
             "default_image": str(self.default_image),
             "powered": self.powered,
+            "last_end": self.last_end,
             "serial_port": self.serial.port,
         }
 
@@ -416,6 +437,15 @@ class VirtualBoardStrategy(OVMStrategy):
 
     def board(self) -> VirtualBoardClient:
         return VirtualBoardClient(self.power.port.host)
+
+    def emulator_end(self) -> str | None:
+        """How the board's QEMU ended by itself, as the board says; or that the board is gone."""
+        try:
+            info = self.board().info()
+        except (requests.RequestException, RuntimeError) as error:
+            return f"the virtual board does not answer ({type(error).__name__}: {error})"
+        ended = info.get("last_end")
+        return f"the virtual board's {ended}" if ended and not info.get("powered") else None
 
     def select_image(self, image: Path | None) -> None:
         board = self.board()

@@ -201,7 +201,7 @@ def time_unit(run: RunInfo) -> str:
     if run.timing == "icount" and shift is not None:
         return (f"virtual ns under QEMU -icount shift={shift}: virtual ns = 2^{shift} x "
                 f"instructions = {2**shift} x instructions, not ns on silicon")
-    if run.board_kind == "qemu":
+    if run.board_kind in ("qemu", "virtual"):
         return "ns of host time as QEMU's emulated timers see it (no icount): not ns on silicon"
     return "ns of real time on the board's timers"
 

@@ -13,7 +13,7 @@ measurement         ``irq_latency``, ``irq_deferred``, ``context_switch``,
                     ``console``: one point per VM of the console-sharing
                     experiment (io_proxy)
 tags                ``board`` (qemu-vexpress-a9, zc702), ``board_kind`` (qemu,
-                    zc702), ``timing`` (icount, real), ``scenario``, ``test``
+                    virtual, zc702), ``timing`` (icount, real), ``scenario``, ``test``
                     (the experiment), ``vm``, ``level`` (native, HRT, SRT, NRT;
                     SRT>NRT, NRT>SRT, linux for switches; for ``io_cost`` the
                     level names the path: HRT passthrough, SRT OVM proxy, NRT

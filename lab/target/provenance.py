@@ -21,7 +21,7 @@ ICOUNT_SHIFT = re.compile(r"(?:^|,)shift=(\d+)(?:,|$)")
 @dataclass(frozen=True)
 class Provenance:
     board: str
-    board_kind: str  # "qemu" or "zc702"
+    board_kind: str  # "qemu", "virtual" (QEMU behind a virtual board) or "zc702"
     timing: str  # "icount": virtual time counts instructions; "real": wall-clock time
     icount_shift: int | None
     commit: str
@@ -60,12 +60,21 @@ def target_features(target: Target) -> set[str]:
 def target_provenance(target: Target, board: str, repo: Path) -> Provenance:
     features = target_features(target)
     shift = None
-    if "qemu" in features:
+    if "virtual-board" in features:
+        # QEMU runs behind the board's power switch, not in a driver of this target:
+        # the board says how (lab.remote.virtual_board's /info).
+        info = target.get_driver("OVMStrategy").board().info()
+        shift = info["icount_shift"]
+        kind = "virtual"
+    elif "qemu" in features:
         qemu = target.get_driver("QEMUDriver", activate=False)
         shift = icount_shift(qemu.extra_args)
+        kind = "qemu"
+    else:
+        kind = "zc702"
     return Provenance(
         board=board,
-        board_kind="qemu" if "qemu" in features else "zc702",
+        board_kind=kind,
         timing="icount" if shift is not None else "real",
         icount_shift=shift,
         commit=git_commit(repo),

@@ -102,6 +102,9 @@ class OVMStrategy(Strategy):
     def emulator_end(self) -> str | None:
         """How the emulator ended by itself, if the power driver is labgrid's QEMUDriver and
         its QEMU is gone: the exit status or the signal. None while it runs, or elsewhere."""
+        return self._qemu_driver_end()
+
+    def _qemu_driver_end(self) -> str | None:
         child = getattr(self.power, "_child", None)  # the QEMUDriver's QEMU process
         code = child.poll() if isinstance(child, subprocess.Popen) else None
         if code is None:
@@ -111,7 +114,7 @@ class OVMStrategy(Strategy):
         return f"QEMU exited by itself with status {code}"
 
     def _power_off(self) -> None:
-        ended = self.emulator_end()
+        ended = self._qemu_driver_end()
         if ended is not None:
             # The QEMUDriver would ask the dead QEMU to quit and fail on the closed pipe (on
             # deactivation too): the process is reaped already, so the driver is told so.

@@ -190,7 +190,7 @@ def test_d_a_run_spread_over_two_places_is_merged_into_one(loopback_lab, tmp_pat
         provenance = info["provenance"]
         assert provenance["place"] == place
         assert (provenance["board"], provenance["board_kind"], provenance["timing"],
-                provenance["icount_shift"]) == (BOARD, "qemu", "icount", 4)
+                provenance["icount_shift"]) == (BOARD, "virtual", "icount", 4)
         assert "not hardware" in provenance["kind"]
     default = run.results["default"]
     assert default.banner["scenario"] == "default" and default.banner["cores_up"] == 2

@@ -30,7 +30,7 @@ def test_the_evaluation_spread_over_two_places_merges_into_one_summary(loopback_
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary == json.loads(json.dumps(evaluation.summary))
     assert (summary["board"], summary["board_kind"], summary["timing"], summary["icount_shift"]) == (
-        BOARD, "qemu", "icount", 4)
+        BOARD, "virtual", "icount", 4)
     # every experiment ran once, on one of the two places, and the summary says where
     placed = summary["places"]["experiments"]
     assert set(placed) == {e.name for e in EXPERIMENTS}
