@@ -49,6 +49,16 @@ def c_define(header: Path, name: str) -> int:
         raise LookupError(f"{header}: no '#define {name} <integer>'") from None
 
 
+def c_constants(header: Path, prefix: str) -> dict[str, int]:
+    """Every ``#define`` or enumerator of `header` named ``<prefix><NAME>``, as {NAME: value}:
+    a C enum read whole, for a Python enum of the same members."""
+    found = {name[len(prefix):]: value for name, value in header_constants(header).items()
+             if name.startswith(prefix) and len(name) > len(prefix)}
+    if not found:
+        raise LookupError(f"{header}: no constant named {prefix}*")
+    return found
+
+
 @cache
 def struct_size(name: str, header: Path = HYPERCALL_H) -> int:
     """sizeof(struct <name>) of a header whose structs hold only 32-bit words, char

@@ -27,14 +27,10 @@ class Banner:
 
     @classmethod
     def from_match(cls, match: re.Match[str]) -> "Banner":
-        return cls(
-            version=match["version"],
-            board=match["board"],
-            scenario=match["scenario"],
-            build=match["build"],
-            cores_up=int(match["cores_up"]),
-            cores=int(match["cores"]),
-        )
+        """From BANNER_PATTERN's groups, which are named as the fields are."""
+        text = match.groupdict()
+        return cls(text["version"], text["board"], text["scenario"], text["build"],
+                   int(text["cores_up"]), int(text["cores"]))
 
 
 NATIVE_BANNER_PATTERN = re.compile(

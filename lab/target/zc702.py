@@ -96,11 +96,7 @@ class BoardTranscript(ConsoleTranscript):
 @target_factory.reg_driver
 @attr.s(eq=False)
 class ZC702Strategy(OVMStrategy):
-    bindings = {
-        **OVMStrategy.bindings,
-        "uboot": "UBootDriver",
-        "tftp": "TFTPProviderDriver",
-    }
+    bindings = OVMStrategy.bindings | {"uboot": "UBootDriver", "tftp": "TFTPProviderDriver"}
 
     # None: OVM's link address from the board file of options.ovm_board.
     load_address: int | None = attr.ib(default=None, converter=_address)

@@ -8,7 +8,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.firmware.limits import CONFIG_H, c_define
+from lab.firmware.limits import CONFIG_H, c_constants, c_define
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = (
@@ -22,24 +22,12 @@ NEVER = c_define(SCHED_H, "SCHED_NEVER")
 ADMISSION_MAX_TASKS = c_define(ADMISSION_H, "ADMISSION_MAX_TASKS")
 
 
-class Level(enum.IntEnum):
-    """enum rt_level."""
-
-    HRT = c_define(CONFIG_H, "LEVEL_HRT")
-    SRT = c_define(CONFIG_H, "LEVEL_SRT")
-    NRT = c_define(CONFIG_H, "LEVEL_NRT")
-
-
-class Status(enum.IntEnum):
-    """enum sched_status."""
-
-    OK = c_define(SCHED_H, "SCHED_OK")
-    E_OCCUPIED = c_define(SCHED_H, "SCHED_E_OCCUPIED")
-    E_NOT_EMPTY = c_define(SCHED_H, "SCHED_E_NOT_EMPTY")
-    E_FULL = c_define(SCHED_H, "SCHED_E_FULL")
-    E_INVAL = c_define(SCHED_H, "SCHED_E_INVAL")
-    E_OVERLOAD = c_define(SCHED_H, "SCHED_E_OVERLOAD")
-    E_LEVEL = c_define(SCHED_H, "SCHED_E_LEVEL")
+# enum rt_level and enum sched_status, member for member.
+Level = enum.IntEnum("Level", {name: value for name, value in c_constants(CONFIG_H, "LEVEL_").items()
+                               if name in ("HRT", "SRT", "NRT")})
+Status = enum.IntEnum("Status", {name: value for name, value
+                                 in c_constants(SCHED_H, "SCHED_").items()
+                                 if name == "OK" or name.startswith("E_")})
 
 
 @dataclass(frozen=True)

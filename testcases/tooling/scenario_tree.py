@@ -82,7 +82,12 @@ def board_error(root: Path) -> str:
 
 
 def scenario_error(root: Path, vms: Any, **top_level: Any) -> str:
-    write_scenario(root, {"description": "test", "vms": vms, **top_level})
+    return scenario_file_error(root, {"description": "test", "vms": vms, **top_level})
+
+
+def scenario_file_error(root: Path, content: Any) -> str:
+    """What loading the scenario file of `content` (a mapping, or the file's text) says."""
+    write_scenario(root, content)
     board = load_board(root, "b")
     with pytest.raises(ConfigError) as caught:
         load_scenario(root, "s", board)

@@ -16,6 +16,7 @@ from scenario_tree import (
     board_with,
     placed,
     scenario_error,
+    scenario_file_error,
     vm,
     write_board,
     write_scenario,
@@ -300,20 +301,14 @@ def test_rejected_scenario(tree: Path, vms: Any, message: str) -> None:
 
 
 def test_scenario_unknown_top_level_key(tree: Path) -> None:
-    write_scenario(tree, {"description": "d", "vms": [vm()], "vm": []})
-    with pytest.raises(ConfigError) as caught:
-        load_scenario(tree, "s", load_board(tree, "b"))
-    assert str(caught.value) == (
+    assert scenario_file_error(tree, {"description": "d", "vms": [vm()], "vm": []}) == (
         f"{SCENARIO_FILE}: vm: unknown key (allowed: console, description, runtime, scheduler, "
         "vms)"
     )
 
 
 def test_scenario_invalid_yaml(tree: Path) -> None:
-    write_scenario(tree, "vms:\n- name: a\n guest: hello\n")
-    with pytest.raises(ConfigError) as caught:
-        load_scenario(tree, "s", load_board(tree, "b"))
-    assert str(caught.value) == (
+    assert scenario_file_error(tree, "vms:\n- name: a\n guest: hello\n") == (
         f"{SCENARIO_FILE}: invalid YAML: line 3, column 2: expected <block end>, but found "
         "'<block mapping start>'"
     )
