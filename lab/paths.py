@@ -20,6 +20,11 @@ STORE_DIR = REPO_ROOT / "reports" / "store"
 LAB_ENV = ENV_DIR / "zc702-remote.yaml"
 
 
+def shown(path: Path) -> Path:
+    """A path as a reader at the repository's top finds it (as given when outside it)."""
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+
+
 def default_lg_env(otherwise: Path = QEMU_ENV) -> Path:
     """labgrid's own variable LG_ENV names the environment where no --lg-env does; else
     ``otherwise`` (QEMU's, for the commands that run on any target)."""

@@ -30,7 +30,7 @@ from labgrid.strategy import StrategyError
 from lab import exits
 from lab.evaluation.evaluate import cleanup, evaluate_and_keep
 from lab.evaluation.experiments import power_off
-from lab.paths import REPO_ROOT, REPORTS_OUT, default_lg_env
+from lab.paths import REPO_ROOT, REPORTS_OUT, default_lg_env, shown
 from lab.remote.health_ledger import HealthLedger, run_counted
 from lab.remote.placement import (
     Placement,
@@ -38,7 +38,7 @@ from lab.remote.placement import (
     add_placement_arguments,
     placed_from_args,
 )
-from lab.results.outputs import RunFailed, complete_or_abandoned, shown
+from lab.results.outputs import RunFailed, complete_or_abandoned
 from lab.results.store import DEFAULT_STORE
 from lab.target.boot_evidence import BootEvidenceError, core_evidence
 from lab.target.provenance import target_provenance

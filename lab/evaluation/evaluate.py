@@ -26,7 +26,7 @@ from labgrid.strategy import StrategyError
 
 from lab.firmware.errors import BuildError
 from lab.firmware.loader import load_board
-from lab.paths import OVM_DIR, REPO_ROOT
+from lab.paths import OVM_DIR, REPO_ROOT, shown
 from lab.results.outputs import RunFailed
 from lab.results.pipeline import KeptRun, keep_run
 from lab.results.schema import RunInfo
@@ -151,13 +151,12 @@ def evaluate_and_keep(env_file: Path, out: Path, store_path: Path, *, source: st
     except (StrategyError, ConsoleTimeout, EvaluationError, linux_baseline.BaselineError,
             BuildError) as failure:
         # labgrid's strategy wraps what failed inside it; the lab's own errors say it whole.
-        shown = failure.__cause__ if isinstance(failure, StrategyError) else None
-        raise RunFailed(str(shown or failure)) from failure
+        inner = failure.__cause__ if isinstance(failure, StrategyError) else None
+        raise RunFailed(str(inner or failure)) from failure
     finally:
         cleanup(env)
-    shown = out.relative_to(REPO_ROOT) if out.is_relative_to(REPO_ROOT) else out
     progress(f"\n[lab] evaluation took {time.monotonic() - started:.0f} s; "
-             f"wrote {shown / 'summary.json'} and a log per experiment")
+             f"wrote {shown(out / 'summary.json')} and a log per experiment")
     check_held()
     return keep_run(run.kept(source), ResultStore(store_path), out, progress=progress)
 

@@ -64,7 +64,7 @@ from typing import Any
 import yaml
 
 from lab import exits
-from lab.paths import LAB_ENV, QEMU_ENV, REPO_ROOT, default_lg_env
+from lab.paths import LAB_ENV, QEMU_ENV, default_lg_env, shown
 
 from .coordination import (
     ClientError,
@@ -272,8 +272,7 @@ class Placement:
 
 
 def _shown(path: Path) -> str:
-    path = Path(path).resolve()
-    return str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+    return str(shown(Path(path).resolve()))
 
 
 HealthCheck = Callable[[Placement], "tuple[bool, str]"]

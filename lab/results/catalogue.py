@@ -124,6 +124,8 @@ SERIES: tuple[Series, ...] = (
 
 # Scalar measurements and their sections in summary.json.
 SCALAR_SECTIONS = {"deadline": "deadline", "console": "console_sharing"}
+# The tag that tells a scalar measurement's points apart: the summary's key within its section.
+SCALAR_KEY_TAGS = {"deadline": "test", "console": "vm"}
 
 # The console's figures and how they read, whichever VM they are of.
 CONSOLE_LABELS = {

@@ -64,8 +64,6 @@ TITLES = {
 }
 # Measurements whose values span orders of magnitude: a log axis.
 LOG_SCALE = {"io_cost"}
-# The tag that tells a scalar measurement's points apart.
-SCALAR_KEY_TAGS = {"deadline": "test", "console": "vm"}
 # Scalar figures graphed over runs (the rest are in the tables).
 GRAPHED_FIELDS = {"deadline": ("misses", "detected"), "console": ("max_delay_ns", "bound_ns")}
 
@@ -139,7 +137,7 @@ def _latency_heatmap() -> dict[str, Any]:
 
 
 def _scalar_panel(measurement: str) -> dict[str, Any]:
-    tag = SCALAR_KEY_TAGS[measurement]
+    tag = catalogue.SCALAR_KEY_TAGS[measurement]
     fields = GRAPHED_FIELDS[measurement]
     refs = _refs()
     aggregate = "sum" if measurement == "deadline" else "max"
@@ -154,7 +152,7 @@ def _scalar_panel(measurement: str) -> dict[str, Any]:
 
 def _scalar_table(measurement: str) -> dict[str, Any]:
     fields = ("run_id", "commit", *catalogue.measured_fields(measurement))
-    tag = SCALAR_KEY_TAGS[measurement]
+    tag = catalogue.SCALAR_KEY_TAGS[measurement]
     query = (f'SELECT {", ".join(f"{chr(34)}{f}{chr(34)}" for f in fields)} FROM "{measurement}" '
              f'WHERE {SELECTED} AND $timeFilter GROUP BY "board", "{tag}"')
     ns_fields = [f for f in fields if f.endswith("_ns")]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.logs import logging_to
-from lab.paths import REPO_ROOT
+from lab.paths import REPO_ROOT, shown
 from lab.target.provenance import git_commit
 
 
@@ -73,11 +73,6 @@ class RunDirectory:
         marker = self.path / INCOMPLETE
         marker.write_text(reason.rstrip() + "\n")
         return marker
-
-
-def shown(path: Path) -> Path:
-    """A path as a reader at the repository's top finds it."""
-    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
 
 
 @contextmanager

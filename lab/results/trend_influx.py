@@ -12,13 +12,17 @@ from typing import Any
 
 import pandas as pd
 
-from .catalogue import SAMPLE_MEASUREMENTS, SCALAR_SECTIONS, by_level, measured_fields
+from .catalogue import (
+    SAMPLE_MEASUREMENTS,
+    SCALAR_KEY_TAGS,
+    SCALAR_SECTIONS,
+    by_level,
+    measured_fields,
+)
 from .influx import InfluxClient
 from .statistics import Timebase, stats
 from .trend import METRICS, run_figures
 
-# The tag that tells a scalar measurement's points apart: the summary's key.
-SCALAR_KEY_TAGS = {"deadline": "test", "console": "vm"}
 RUN_COLUMNS = ["run_id", "started_ns", "board", "board_kind", "timing", "icount_shift", "commit",
                "source"]
 
