@@ -133,6 +133,7 @@ def _config_c(board: Board, scenario: Scenario, build_id: str, origin: str) -> s
             f"\t\t.name = {c_string(vm.name)},",
             f"\t\t.guest = {c_string(vm.guest)},",
             f"\t\t.level = LEVEL_{vm.level.value},",
+            f"\t\t.privilege = PRIVILEGE_{vm.privilege.name},",
             f"\t\t.core_mask = {vm.core_mask:#x},",
             f"\t\t.mem_base = {_hex(vm.mem_base)},",
             f"\t\t.mem_size = {_hex(vm.memory.size)},",

@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+# A value quoted in an error longer than this is shown by its start and its length.
+QUOTE_LIMIT = 80
+_LONG_RUN = re.compile(r"\S{%d,}" % (QUOTE_LIMIT + 1))
+
+
+def shorten(text: str) -> str:
+    """`text` if short; else its start, an ellipsis and how long it was."""
+    if len(text) <= QUOTE_LIMIT:
+        return text
+    return f"{text[:QUOTE_LIMIT - 20]}... ({len(text)} characters)"
+
+
+def _shorten_runs(message: str) -> str:
+    """Every unbroken run of characters too long to read shortened: a 10 MB name in a
+    file is an error of one line, whichever check quotes it."""
+    return _LONG_RUN.sub(lambda match: shorten(match.group(0)), message)
 
 
 def display_path(path: Path) -> str:
@@ -25,7 +43,7 @@ class ConfigError(Exception):
         self.key = key
         self.message = message
         parts = [display_path(file)] + ([key] if key else []) + [message]
-        super().__init__(": ".join(parts))
+        super().__init__(_shorten_runs(": ".join(parts)))
 
 
 class BuildError(Exception):

@@ -10,6 +10,10 @@ _OVM = Path(__file__).resolve().parents[2] / "ovm"
 CONFIG_H = _OVM / "core" / "inc" / "core" / "config.h"
 # The hypercall ABI: guests' and OVM's, so also the grant bits of the scenarios' `io`.
 HYPERCALL_H = _OVM / "include" / "ovm" / "hypercall.h"
+# OVM's EDF admission test and its limits.
+ADMISSION_H = _OVM / "core" / "inc" / "core" / "admission.h"
+# The interrupt lines OVM keeps for itself.
+OVM_LINES_H = _OVM / "arch" / "armv7" / "inc" / "arch" / "ovm_lines.h"
 
 _NUMBER = r"-?(?:0x[0-9a-fA-F]+|\d+)"
 

@@ -21,6 +21,8 @@ from .limits import (
     MAX_DEVICE_SECTIONS,
     MAX_PERIOD_US,
     MAX_VMS,
+    OVM_LINES_H,
+    c_define,
 )
 from .memory_plan import RuntimeImageRequest, VmRequest, place_all
 from .model import (
@@ -33,6 +35,7 @@ from .model import (
     ConsoleDriver,
     Device,
     Level,
+    Privilege,
     Region,
     RtParams,
     Scenario,
@@ -79,7 +82,7 @@ _BOARD_KEYS = (
     "private_timer_hz", "console", "secondary_release",
 )
 _VM_KEYS = ("name", "guest", "level", "cores", "memory")
-_VM_OPTIONAL_KEYS = ("realtime", "irqs", "host", "args", "devices", "io")
+_VM_OPTIONAL_KEYS = ("realtime", "irqs", "host", "args", "devices", "io", "privilege")
 _BOARD_OPTIONAL_KEYS = ("devices", "trustzone")
 _TRUSTZONE_KEYS = ("controller", "secure_ddr_granules")
 _TRUSTZONE_OPTIONAL_KEYS = ("controls", "secure_only")
@@ -247,7 +250,7 @@ def load_scenario(root: Path, name: str, board: Board) -> Scenario:
                     f"under ({RUNTIME_IMAGE_PREFIX}<guest>): choose another VM name"
                 )
     vms, images = place_all(requests, runtime, board, vms_at)
-    check_sharing(vms, vms_at)
+    check_sharing(vms, vms_at, board.private_timer_hz // 1_000_000)
     return Scenario(name=name, description=description, scheduler=scheduler, vms=vms,
                     console=console, runtime=images)
 
@@ -454,12 +457,13 @@ class VmFields:
 
 
 def vm_fields(
-    doc: Mapping[str, object], at: At, board: Board, scheduler: SchedConfig, *, host: bool
+    doc: Mapping[str, object], at: At, board: Board, scheduler: SchedConfig, *, host: bool,
+    privilege: Privilege = Privilege.USER,
 ) -> VmFields:
     """Check a VM mapping's name, level, cores, realtime, args and io (those present).
 
     `doc` has been checked for its keys (schema.mapping); `host` is whether the VM is
-    the host, which decides the virtual devices it may have.
+    the host and `privilege` where it runs, which decide the virtual devices it may have.
     """
     name = string(doc["name"], at.field("name"))
     if not VM_NAME.fullmatch(name):
@@ -481,7 +485,7 @@ def vm_fields(
         cores=cores,
         realtime=realtime,
         args=_guest_args(doc.get("args", []), at.field("args"), board),
-        io=_vm_io(doc.get("io", []), at.field("io"), name, level, host),
+        io=_vm_io(doc.get("io", []), at.field("io"), name, level, host, privilege),
     )
 
 
@@ -495,7 +499,8 @@ def _vm_request(
 ) -> VmRequest:
     doc = mapping(value, at, required=_VM_KEYS, optional=_VM_OPTIONAL_KEYS)
     host = boolean(doc.get("host", False), at.field("host"))
-    fields = vm_fields(doc, at, board, scheduler, host=host)
+    privilege = _privilege(doc, at)
+    fields = vm_fields(doc, at, board, scheduler, host=host, privilege=privilege)
     mem_size, mem_offset = _memory(doc["memory"], at.field("memory"))
     return VmRequest(
         name=fields.name,
@@ -513,7 +518,23 @@ def _vm_request(
         devices=_vm_devices(doc.get("devices", []), at.field("devices"), fields.name,
                             fields.level, board),
         io=fields.io,
+        privilege=privilege,
     )
+
+
+def _privilege(doc: Mapping[str, object], at: At) -> Privilege:
+    """Where the VM's guest runs: user mode unless an HRT VM is trusted with supervisor mode."""
+    if "privilege" not in doc:
+        return Privilege.USER
+    privilege = Privilege(choice(doc["privilege"], at.field("privilege"),
+                                 [p.value for p in Privilege]))
+    level = doc.get("level")
+    if privilege is Privilege.KERNEL and level != Level.HRT.value:
+        raise at.field("privilege").error(
+            f"only an HRT VM may run in supervisor mode (privilege: kernel), which trusts it "
+            f"with all non-secure memory; this VM is {describe(level)}"
+        )
+    return privilege
 
 
 def _guest(value: object, at: At, guests: list[str], root: Path) -> str:
@@ -563,7 +584,8 @@ def _runtime_requests(
     return requests
 
 
-def _vm_io(value: object, at: At, vm: str, level: Level, host: bool) -> tuple[str, ...]:
+def _vm_io(value: object, at: At, vm: str, level: Level, host: bool,
+           privilege: Privilege) -> tuple[str, ...]:
     """Virtual devices the VM may reach by input/output (see io.py for who may have which)."""
     names: list[str] = []
     for index, item in enumerate(sequence(value, at)):
@@ -575,7 +597,7 @@ def _vm_io(value: object, at: At, vm: str, level: Level, host: bool) -> tuple[st
             )
         if name in names:
             raise item_at.error(f"device {name!r} is listed twice for VM {vm!r}")
-        refused = refusal(name, vm, level, host)
+        refused = refusal(name, vm, level, host, privilege)
         if refused is not None:
             raise item_at.error(refused)
         names.append(name)
@@ -674,8 +696,18 @@ def _vm_irqs(
     return tuple(irqs)
 
 
+# OVM's own lines, which no VM may be routed, and what each is to OVM.
+_OVM_LINES = {
+    c_define(OVM_LINES_H, "OVM_LINE_EVENT_TIMER"):
+        "OVM's event timer (the global timer's comparator: its tick and timer events)",
+    c_define(OVM_LINES_H, "OVM_LINE_KICK"): "OVM's kick between cores",
+}
+
+
 def _irq(value: object, at: At, board: Board) -> int:
     irq = integer(value, at, 0, U32_MAX)
+    if irq in _OVM_LINES:
+        raise at.error(f"interrupt {irq} is {_OVM_LINES[irq]}: it cannot be routed to a VM")
     if irq < FIRST_PPI:
         raise at.error(f"interrupt {irq} is an SGI (0..{FIRST_PPI - 1}), which cannot be routed")
     if irq >= board.gic_lines:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .model import MIB, VM, Board, Device, Level, Region, RtParams, RuntimeImage, VmIrq
+from .model import (
+    MIB,
+    VM,
+    Board,
+    Device,
+    Level,
+    Privilege,
+    Region,
+    RtParams,
+    RuntimeImage,
+    VmIrq,
+)
 from .yaml_checks import At, format_size
 
 # A size that is a multiple of this gets this alignment, so that an HRT guest's
@@ -33,6 +44,7 @@ class VmRequest:
     args: tuple[int, ...] = ()
     devices: tuple[Device, ...] = ()
     io: tuple[str, ...] = ()
+    privilege: Privilege = Privilege.USER
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,7 @@ def place_all(
             host=request.host,
             args=request.args,
             io=request.io,
+            privilege=request.privilege,
         )
         for request, region in zip(requests, regions)
     )

@@ -25,6 +25,15 @@ class Level(enum.Enum):
         return list(Level).index(self)
 
 
+class Privilege(enum.Enum):
+    """Where a VM's guest runs; the values are the scenario files' spellings."""
+
+    # Non-secure user mode under OVM's shim: isolated (every VM but a trusted HRT one).
+    USER = "user"
+    # Non-secure supervisor mode, owning its MMU: trusted (an HRT VM's choice).
+    KERNEL = "kernel"
+
+
 class ConsoleDriver(enum.Enum):
     """UART drivers OVM has; the values are the spellings used in board files."""
 
@@ -228,6 +237,7 @@ class VM:
     devices: tuple[Device, ...] = ()
     # Virtual devices it may reach by input/output, by name (see io.py).
     io: tuple[str, ...] = ()
+    privilege: Privilege = Privilege.USER
 
     @property
     def mem_base(self) -> int:

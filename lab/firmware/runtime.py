@@ -14,7 +14,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from .io import grant_mask
+from .io import CORE_TIMERS, grant_mask
 from .loader import memory_size, vm_fields
 from .model import Board, RtParams, Scenario
 from .yaml_checks import At, format_size, mapping, string
@@ -29,6 +29,8 @@ _REFUSED_KEYS = {
     "host": "a run-time VM cannot be the host (the host is one of the scenario's VMs)",
     "devices": "a run-time VM is given no devices: passthrough is fixed when OVM is built",
     "irqs": "a run-time VM is routed no interrupts: routes are fixed when OVM is built",
+    "privilege": "a run-time VM runs in user mode: only a scenario may trust a VM with "
+                 "supervisor mode",
 }
 
 # struct ovm_vm_request on the (little-endian) ARM: char name[16], char guest[16], nine
@@ -71,6 +73,12 @@ def runtime_request(doc: object, board: Board, scenario: Scenario) -> RuntimeReq
                 raise at.field(key).error(reason)
     checked = mapping(doc, at, required=_KEYS, optional=_OPTIONAL_KEYS)
     fields = vm_fields(checked, at, board, scenario.scheduler, host=False)
+    timers = [name for name in fields.io if name in CORE_TIMERS]
+    if timers:
+        raise at.field("io").error(
+            f"device {timers[0]!r}: a run-time VM is given no core timer: which VM of a core has "
+            "it is fixed when OVM is built"
+        )
     if any(vm.name == fields.name for vm in scenario.vms):
         raise at.field("name").error(
             f"VM name {fields.name!r} is taken by a VM of scenario {scenario.name!r}"

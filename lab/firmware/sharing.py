@@ -5,7 +5,16 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from .admission import Admitted, DemandExceeded, Overload, RtTask, edf_admission
+from .admission import (
+    MAX_POINTS,
+    Admitted,
+    DemandExceeded,
+    Overload,
+    RtTask,
+    TooCostly,
+    ovm_admission,
+)
+from .io import CORE_TIMERS
 from .model import VM, Level
 from .yaml_checks import At
 
@@ -14,13 +23,15 @@ FIRST_PPI = 16
 FIRST_SPI = 32
 
 
-def check_sharing(vms: Sequence[VM], at: At) -> None:
-    """`at` names the scenario's list of VMs."""
+def check_sharing(vms: Sequence[VM], at: At, ticks_per_us: int = 1) -> None:
+    """`at` names the scenario's list of VMs; OVM's admission counts in the board's timer
+    ticks, `ticks_per_us` to a microsecond."""
     _check_core_occupation(vms, at)
     _check_host(vms, at)
     _check_irq_routes(vms, at)
     _check_devices(vms, at)
-    _check_admission(vms, at)
+    _check_core_timers(vms, at)
+    _check_admission(vms, at, ticks_per_us)
 
 
 def _check_core_occupation(vms: Sequence[VM], at: At) -> None:
@@ -99,7 +110,23 @@ def _check_devices(vms: Sequence[VM], at: At) -> None:
             owners[device.name] = vm.name
 
 
-def _check_admission(vms: Sequence[VM], at: At) -> None:
+def _check_core_timers(vms: Sequence[VM], at: At) -> None:
+    """A core's private timer and watchdog each serve one VM on that core."""
+    owners: dict[tuple[str, int], VM] = {}
+    for vm_index, vm in enumerate(vms):
+        for io_index, name in enumerate(vm.io):
+            if name not in CORE_TIMERS:
+                continue
+            for core in vm.cores:
+                owner = owners.setdefault((name, core), vm)
+                if owner is not vm:
+                    raise at.item(vm_index).field("io").item(io_index).error(
+                        f"core {core}'s {name} is VM '{owner.name}''s already; each core's "
+                        f"{name} serves one VM"
+                    )
+
+
+def _check_admission(vms: Sequence[VM], at: At, ticks_per_us: int) -> None:
     # Checked as each VM joins its cores, so the error points at the VM that tips a core over.
     on_core: dict[int, list[VM]] = {}
     for index, vm in enumerate(vms):
@@ -108,7 +135,7 @@ def _check_admission(vms: Sequence[VM], at: At) -> None:
         for core in vm.cores:
             members = on_core.setdefault(core, [])
             members.append(vm)
-            verdict = edf_admission([_task(member) for member in members])
+            verdict = ovm_admission([_task(member) for member in members], ticks_per_us)
             if isinstance(verdict, Admitted):
                 continue
             names = ", ".join(f"'{member.name}'" for member in members)
@@ -122,7 +149,10 @@ def _task(vm: VM) -> RtTask:
     return RtTask(vm.realtime.deadline_us, vm.realtime.period_us, vm.realtime.budget_us)
 
 
-def _reason(verdict: Overload | DemandExceeded) -> str:
+def _reason(verdict: Overload | DemandExceeded | TooCostly) -> str:
+    if isinstance(verdict, TooCostly):
+        return (f"proving it takes more than the {MAX_POINTS} deadlines OVM checks at "
+                f"(ADMISSION_MAX_POINTS), utilization {float(verdict.utilization):.3f}")
     if isinstance(verdict, Overload):
         # Rounded up, so that a utilization just above 1 never reads "1.000 > 1".
         per_mille = math.ceil(verdict.utilization * 1000)

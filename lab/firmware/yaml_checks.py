@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, shorten
 
 U32_MAX = 0xFFFF_FFFF
 
@@ -56,6 +56,19 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """Python refuses to read an integer of more than 4,300 digits: say so, where."""
+        try:
+            return int(super().construct_yaml_int(node))
+        except ValueError:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"integer {shorten(str(node.value))} is too long to be a number",
+                node.start_mark) from None
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _StrictLoader.construct_yaml_int)
+
+
 def read_yaml(file: Path) -> object:
     try:
         text = file.read_text(encoding="utf-8")
@@ -84,7 +97,7 @@ def describe(value: object) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    return shorten(repr(value))
 
 
 def mapping(
@@ -127,7 +140,7 @@ def integer(value: object, at: At, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise at.error(f"expected an integer, got {describe(value)}")
     if not low <= value <= high:
-        raise at.error(f"{value} is out of range {low}..{high}")
+        raise at.error(f"{shorten(str(value))} is out of range {low}..{high}")
     return value
 
 
@@ -135,7 +148,7 @@ def address(value: object, at: At, alignment: int = 1) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise at.error(f"expected an address (integer), got {describe(value)}")
     if not 0 <= value <= U32_MAX:
-        raise at.error(f"{value:#x} is not a 32-bit address")
+        raise at.error(f"{shorten(hex(value))} is not a 32-bit address")
     _check_alignment(value, at, alignment)
     return value
 

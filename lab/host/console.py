@@ -115,9 +115,11 @@ class HostVcpu:
     vm: int
     id: int
     core: int
-    state: str  # running, runnable, waiting, blocked
+    state: str  # running, runnable, waiting, blocked, throttled, halted
     jobs: int
     misses: int
+    # Jobs throttled for using up their period's budget (SRT).
+    overruns: int = 0
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,8 @@ _VM_LINE = re.compile(
 )
 _VCPU_LINE = re.compile(
     _PREFIX + r"vcpu index=(?P<index>\d+) vm=(?P<vm>\d+) id=(?P<id>\d+) core=(?P<core>\d+) "
-    r"state=(?P<state>\w+) jobs=(?P<jobs>\d+) misses=(?P<misses>\d+)$",
+    r"state=(?P<state>\w+) jobs=(?P<jobs>\d+) misses=(?P<misses>\d+) "
+    r"overruns=(?P<overruns>\d+)$",
     re.MULTILINE,
 )
 INFO_DONE = re.compile(
@@ -241,6 +244,7 @@ def parse_info(text: str) -> HostInfo:
             state=m["state"],
             jobs=int(m["jobs"]),
             misses=int(m["misses"]),
+            overruns=int(m["overruns"]),
         )
         for m in _VCPU_LINE.finditer(body)
     )

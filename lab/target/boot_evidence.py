@@ -16,6 +16,9 @@ from .records import parse_records, values_line
 from .transcript import ConsoleTranscript
 
 PSR_MODE_MASK = 0x1F
+# The ARM modes a non-secure guest can be in when it calls OVM.
+PSR_MODES = {0x10: "USR", 0x11: "FIQ", 0x12: "IRQ", 0x13: "SVC", 0x17: "ABT", 0x1B: "UND",
+             0x1F: "SYS"}
 
 
 class BootEvidenceError(Exception):
@@ -41,6 +44,11 @@ class CoreEvidence:
     @property
     def guest_mode(self) -> int:
         return self.guest_cpsr_at_smc & PSR_MODE_MASK
+
+    @property
+    def guest_mode_name(self) -> str:
+        """USR for a guest under OVM's shim, SVC for one trusted with supervisor mode."""
+        return PSR_MODES.get(self.guest_mode, hex(self.guest_mode))
 
 
 def core_evidence(transcript: ConsoleTranscript, core: int, timeout_s: float) -> CoreEvidence:

@@ -10,14 +10,23 @@ static u64 ceil_div(u64 a, u64 b)
 	return a / b + (a % b != 0);
 }
 
+/* Binary GCD: shifts and subtractions, a bounded number of them (at most 64 + 64). */
 static u64 gcd(u64 a, u64 b)
 {
+	if (!a || !b)
+		return a | b;
+	u32 shift = (u32)__builtin_ctzll(a | b);
+	a >>= __builtin_ctzll(a);
 	while (b) {
-		u64 r = a % b;
-		a = b;
-		b = r;
+		b >>= __builtin_ctzll(b);
+		if (a > b) {
+			u64 t = a;
+			a = b;
+			b = t;
+		}
+		b -= a;
 	}
-	return a;
+	return a << shift;
 }
 
 /* Least common multiple of the periods, or 0 if it exceeds `cap`. */
@@ -50,14 +59,56 @@ static bool exactly_at_most_one(const struct rt_task *tasks, u32 count)
 	return work <= h;
 }
 
-static u64 demand(const struct rt_task *tasks, u32 count, u64 t)
+/*
+ * Sum of budget / min(deadline, period), rounded up, at most 1: every job fits
+ * before its deadline (the density test, sufficient for EDF and cheap).
+ */
+static bool density_at_most_one(const struct rt_task *tasks, u32 count)
 {
-	u64 sum = 0;
+	u64 density = 0;
 
 	for (u32 i = 0; i < count; i++)
-		if (tasks[i].deadline <= t)
-			sum += ((t - tasks[i].deadline) / tasks[i].period + 1) * tasks[i].budget;
-	return sum;
+		density += ceil_div(tasks[i].budget << 32, tasks[i].deadline);
+	return density <= ONE_FP32;
+}
+
+/*
+ * The demand at every absolute deadline up to `bound`, in increasing order:
+ * each is the one before plus the budgets due there, so no division. At most
+ * ADMISSION_MAX_POINTS of them, which bounds the call whatever the parameters.
+ */
+static void check_demand(const struct rt_task *tasks, u32 count, u64 bound,
+			 struct admission_result *result)
+{
+	u64 next[ADMISSION_MAX_TASKS];
+	u64 due = 0;
+
+	for (u32 i = 0; i < count; i++)
+		next[i] = tasks[i].deadline;
+	for (u32 points = 0;; points++) {
+		u64 t = next[0];
+		for (u32 i = 1; i < count; i++)
+			if (next[i] < t)
+				t = next[i];
+		if (t > bound)
+			return;
+		if (points == ADMISSION_MAX_POINTS) {
+			result->schedulable = false;
+			result->too_many_points = true;
+			return;
+		}
+		for (u32 i = 0; i < count; i++)
+			if (next[i] == t) {
+				due += tasks[i].budget;
+				next[i] += tasks[i].period;
+			}
+		if (due > t) {
+			result->schedulable = false;
+			result->failed_at = t;
+			result->demand = due;
+			return;
+		}
+	}
 }
 
 /*
@@ -98,7 +149,7 @@ struct admission_result edf_admission(const struct rt_task *tasks, u32 count)
 		result.schedulable = false;
 		return result;
 	}
-	if (implicit)
+	if (implicit || density_at_most_one(tasks, count))
 		return result;
 
 	bool at_one;
@@ -110,22 +161,6 @@ struct admission_result edf_admission(const struct rt_task *tasks, u32 count)
 		result.too_many_points = true;
 		return result;
 	}
-	u32 points = 0;
-	for (u32 i = 0; i < count && result.schedulable; i++) {
-		for (u64 t = tasks[i].deadline; t <= bound; t += tasks[i].period) {
-			if (++points > ADMISSION_MAX_POINTS) {
-				result.schedulable = false;
-				result.too_many_points = true;
-				return result;
-			}
-			u64 d = demand(tasks, count, t);
-			if (d > t) {
-				result.schedulable = false;
-				result.failed_at = t;
-				result.demand = d;
-				break;
-			}
-		}
-	}
+	check_demand(tasks, count, bound, &result);
 	return result;
 }

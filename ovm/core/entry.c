@@ -6,7 +6,6 @@
 #include <arch/arch.h>
 #include <arch/cpu.h>
 #include <core/console.h>
-#include <core/io.h>
 #include <core/irq.h>
 #include <core/vm.h>
 
@@ -33,6 +32,34 @@ void core_kick(u32 core)
 		cpus[core].resched = true;
 	else
 		arch_kick(core);
+}
+
+/*
+ * A guest's line waits for its console round. A ticking core serves rounds at its
+ * next tick; a tickless one only when its timer says so, which it must learn now,
+ * and a core handed over to an HRT VM serves none: the first core that ticks does,
+ * or else a core that waits for its first vCPU.
+ */
+void core_console_waiting(void)
+{
+	struct cpu *cpu = this_cpu();
+	u32 idle = board.cores;
+
+	if (cpu->ticking) {
+		cpu->resched |= !cpu->tick;
+		return;
+	}
+	for (u32 core = 0; core < board.cores; core++) {
+		if (cpus[core].ticking) {
+			if (!cpus[core].tick)
+				arch_kick(core);
+			return;
+		}
+		if (cpus[core].idle && idle == board.cores)
+			idle = core;
+	}
+	if (idle < board.cores)
+		arch_kick(idle);
 }
 
 static void switch_to(struct cpu *cpu, struct vcpu *next)
@@ -67,6 +94,31 @@ static u64 earliest(u64 a, u64 b)
 	return a < b ? a : b;
 }
 
+/* The first tick after `now`, in one division however far the clock went. */
+static void advance_tick(struct cpu *cpu, u64 now)
+{
+	if (cpu->next_tick <= now)
+		cpu->next_tick += ((now - cpu->next_tick) / cpu->tick + 1) * cpu->tick;
+}
+
+/*
+ * Deliver the vCPU's pending virtual interrupt if its guest takes one now.
+ * True if one still waits and OVM must look again later: a supervisor-mode
+ * guest with IRQs masked unmasks them without a word to OVM, a user-mode one
+ * in a Thumb IT block leaves it by itself (a user-mode guest that masks them
+ * calls in when it unmasks).
+ */
+static bool deliver(struct vcpu *vcpu)
+{
+	if (!virq_any_pending(&vcpu->virq))
+		return false;
+	if (!arch_guest_irqs_masked(&vcpu->regs, &vcpu->upcall)) {
+		arch_inject_irq(&vcpu->regs, &vcpu->upcall);
+		return false;
+	}
+	return !arch_irq_wait(&vcpu->regs, &vcpu->upcall);
+}
+
 /*
  * Ticking, the paper's way: OVM looks at its queues every tick, so releases,
  * deadlines and virtual timers are seen at tick granularity. Tickless: the
@@ -75,15 +127,12 @@ static u64 earliest(u64 a, u64 b)
 static u64 next_event(struct cpu *cpu, u64 now)
 {
 	if (cpu->tick) {
-		while (cpu->next_tick <= now)
-			cpu->next_tick += cpu->tick;
-		return cpu->next_tick;
+		advance_tick(cpu, now);
+		return earliest(cpu->next_tick, sched_budget_event(&cpu->rq));
 	}
-	u64 next = sched_next_event(&cpu->rq);
-	/* A round already due is served on the way out of OVM, before any sleep. */
-	u64 console = console_proxy_next();
-	if (console > now)
-		next = earliest(next, console);
+	/* Console work already due makes the timer's setting fail: the exit path serves it
+	 * and looks again. */
+	u64 next = earliest(sched_next_event(&cpu->rq), console_next());
 	for (u32 i = 0; i < cpu->rq.attached; i++) {
 		struct vcpu *vcpu = vcpu_of_se(cpu->rq.members[i]);
 		if (vcpu->vtimer)
@@ -121,10 +170,11 @@ static struct vcpu *pick(struct cpu *cpu)
 		struct sched_entity *se = sched_pick(&cpu->rq, now);
 		if (se)
 			return vcpu_of_se(se);
-		bool wait = set_event(cpu, next_event(cpu, now));
+		/* Before the timer is set: serving may leave output due later. */
+		console_service(now);
+		bool wait = set_event(cpu, next_event(cpu, arch_now()));
 		/* Other cores may answer a blocked vCPU meanwhile: not while holding the queues. */
 		spin_unlock(&cpu->lock);
-		console_proxy_service(arch_now());
 		if (wait)
 			arch_wait_for_interrupt();
 		arch_irq_poll();
@@ -132,28 +182,48 @@ static struct vcpu *pick(struct cpu *cpu)
 	}
 }
 
+/* A core OVM does not schedule on: its one vCPU again, unless OVM halted it. */
+static struct arch_regs *exit_unscheduled(struct cpu *cpu)
+{
+	struct vcpu *vcpu = cpu->current;
+
+	while (vcpu->halted)
+		arch_wait_for_interrupt();
+	/* Its own calls are what feeds the console its lines when no other core ticks. */
+	console_service(arch_now());
+	deliver(vcpu);
+	return &vcpu->regs;
+}
+
+/* Whether the vCPU picked to run has an interrupt waiting that OVM must look at again. */
+static bool must_look_again(struct vcpu *vcpu)
+{
+	return virq_any_pending(&vcpu->virq) &&
+	       arch_guest_irqs_masked(&vcpu->regs, &vcpu->upcall) &&
+	       !arch_irq_wait(&vcpu->regs, &vcpu->upcall);
+}
+
 struct arch_regs *core_exit(void)
 {
 	struct cpu *cpu = this_cpu();
 
 	if (!cpu->ticking)
-		return &cpu->current->regs;
+		return exit_unscheduled(cpu);
 
-	console_proxy_service(arch_now());
 	spin_lock(&cpu->lock);
 	struct vcpu *next;
 	u64 event;
 	do {
+		console_service(arch_now());
 		next = pick(cpu);
 		u64 now = arch_now();
 		event = next_event(cpu, now);
-		if (virq_any_pending(&next->virq) && arch_guest_irqs_masked(&next->regs))
+		if (must_look_again(next))
 			event = earliest(event, now + arch_us_to_ticks(REDELIVERY_US));
 	} while (!set_event(cpu, event));
 	if (next != cpu->current)
 		switch_to(cpu, next);
-	if (virq_any_pending(&next->virq) && !arch_guest_irqs_masked(&next->regs))
-		arch_inject_irq(&next->regs);
+	deliver(next);
 	spin_unlock(&cpu->lock);
 	return &next->regs;
 }
@@ -169,16 +239,13 @@ struct arch_regs *core_exit_hypercall(void)
 	struct cpu *cpu = this_cpu();
 	struct vcpu *vcpu = cpu->current;
 
-	if (!cpu->resched && cpu->ticking) {
-		bool pending = virq_any_pending(&vcpu->virq);
-		/* A pending interrupt the guest masks: the full pass arms its redelivery. */
-		if (!pending || !arch_guest_irqs_masked(&vcpu->regs)) {
-			if (pending)
-				arch_inject_irq(&vcpu->regs);
-			console_proxy_service(arch_now());
-			return &vcpu->regs;
-		}
-	}
+	if (!cpu->ticking)
+		return exit_unscheduled(cpu);
+	/* Output it leaves due later asks for the full pass, which sets the timer for it. */
+	console_service(arch_now());
+	/* A pending interrupt the guest masks: the full pass arms its redelivery. */
+	if (!cpu->resched && !deliver(vcpu))
+		return &vcpu->regs;
 	cpu->resched = false;
 	return core_exit();
 }
@@ -191,8 +258,7 @@ u64 core_release_time(struct cpu *cpu)
 	 * start periods on the tick grid so that none loses part of its window. */
 	if (!cpu->tick)
 		return now;
-	while (cpu->next_tick <= now)
-		cpu->next_tick += cpu->tick;
+	advance_tick(cpu, now);
 	return cpu->next_tick;
 }
 
@@ -218,15 +284,23 @@ static void reserve(struct cpu *cpu)
 /* A core with nothing configured sleeps until `register` gives it a vCPU (and kicks it). */
 static void wait_for_first_vcpu(struct cpu *cpu)
 {
+	arch_event_timer_init();
+	cpu->idle = true;
 	for (;;) {
 		spin_lock(&cpu->lock);
 		bool attached = cpu->rq.attached != 0;
 		spin_unlock(&cpu->lock);
 		if (attached)
-			return;
-		arch_wait_for_interrupt();
+			break;
+		console_service(arch_now());
+		u64 next = console_next();
+		if (next != SCHED_NEVER)
+			arch_event_timer_set(next);
+		if (next == SCHED_NEVER || arch_now() < next)
+			arch_wait_for_interrupt();
 		arch_irq_poll();
 	}
+	cpu->idle = false;
 }
 
 /* First entry on a core: an HRT core is handed over for good; the others start ticking. */

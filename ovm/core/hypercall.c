@@ -5,6 +5,7 @@
  */
 #include <arch/arch.h>
 #include <core/console.h>
+#include <core/hypercall.h>
 #include <core/io.h>
 #include <core/irq.h>
 #include <core/vm.h>
@@ -44,9 +45,7 @@ static s32 hc_console_write(struct vcpu *vcpu, u32 *args)
 		return OVM_E_INVAL;
 	if (!in_grant(vcpu->vm, addr, len))
 		return OVM_E_FAULT;
-	console_write_guest(vcpu->vm->config->name, (const char *)(uintptr_t)addr, len,
-			    &vcpu->vm->console_at_line_start);
-	return OVM_OK;
+	return console_queue_write(vcpu->vm->id, (const char *)(uintptr_t)addr, len);
 }
 
 static s32 hc_vcpu_info(struct vcpu *vcpu, u32 *args)
@@ -117,10 +116,20 @@ static s32 hc_rt_status(struct vcpu *vcpu, u32 *args)
 {
 	const struct sched_entity *se = &vcpu->se;
 
-	args[1] = se->misses;
-	args[2] = se->jobs_done;
-	args[3] = (u32)(se->last_miss_detected - se->last_miss_deadline);
-	return OVM_OK;
+	switch (args[1]) {
+	case OVM_RT_MISSES:
+		args[1] = se->misses;
+		args[2] = se->jobs_done;
+		args[3] = (u32)(se->last_miss_detected - se->last_miss_deadline);
+		return OVM_OK;
+	case OVM_RT_BUDGET:
+		args[1] = se->overruns;
+		args[2] = (u32)se->used;
+		args[3] = se->throttled;
+		return OVM_OK;
+	default:
+		return OVM_E_INVAL;
+	}
 }
 
 static s32 hc_core_stats(struct vcpu *vcpu, u32 *args)
@@ -147,8 +156,12 @@ static s32 hc_platform_info(struct vcpu *vcpu, u32 *args)
 
 static u32 vcpu_state(const struct vcpu *vcpu)
 {
+	if (vcpu->halted)
+		return OVM_VCPU_HALTED;
 	if (vcpu->se.state == SE_BLOCKED)
 		return OVM_VCPU_BLOCKED;
+	if (vcpu->se.throttled)
+		return OVM_VCPU_THROTTLED;
 	if (cpus[vcpu->core].current == vcpu)
 		return OVM_VCPU_RUNNING;
 	return vcpu->se.state == SE_WAITING ? OVM_VCPU_WAITING : OVM_VCPU_RUNNABLE;
@@ -201,6 +214,7 @@ static s32 hc_info(struct vcpu *vcpu, u32 *args)
 			.deadline_us = ticks_to_us(v->se.deadline),
 			.period_us = ticks_to_us(v->se.period),
 			.budget_us = ticks_to_us(v->se.budget),
+			.overruns = v->se.overruns,
 		};
 	}
 	for (u32 c = 0; c < board.cores && c < OVM_INFO_MAX_CORES; c++) {
@@ -265,6 +279,39 @@ static s32 hc_register(struct vcpu *vcpu, u32 *args)
 	return status;
 }
 
+/* An entry point: a word-aligned address of the caller's own memory. */
+static bool own_entry(const struct vm *vm, u32 addr)
+{
+	return addr % 4 == 0 && in_grant(vm, addr, 4);
+}
+
+static s32 hc_upcall_setup(struct vcpu *vcpu, u32 *args)
+{
+	u32 area = args[1], irq_entry = args[2], fault_entry = args[3];
+
+	if (!vcpu->upcall.user)
+		return OVM_E_PERM;
+	if (area % 4 || !in_grant(vcpu->vm, area, sizeof(struct ovm_vcpu_area)) ||
+	    !own_entry(vcpu->vm, irq_entry) || (fault_entry && !own_entry(vcpu->vm, fault_entry)))
+		return OVM_E_FAULT;
+	arch_upcall_setup(&vcpu->upcall, &vcpu->ctx, area, irq_entry, fault_entry);
+	return OVM_OK;
+}
+
+/* Nothing to do here: the way back out of OVM delivers what waits. */
+static s32 hc_irq_resume(struct vcpu *vcpu, u32 *args)
+{
+	(void)vcpu;
+	(void)args;
+	return OVM_OK;
+}
+
+static s32 hc_self_check(struct vcpu *vcpu, u32 *args)
+{
+	(void)vcpu;
+	return self_check(args[1], &args[1], &args[2]);
+}
+
 static const struct hypercall hypercalls[HC_COUNT] = {
 	[HC_PING] = { "ping", hc_ping, ANY_GUEST },
 	[HC_CONSOLE_WRITE] = { "console_write", hc_console_write, ANY_GUEST },
@@ -283,11 +330,14 @@ static const struct hypercall hypercalls[HC_COUNT] = {
 	[HC_READ_IO] = { "read_io", hc_read_io, HOST_ONLY },
 	[HC_WRITE_IO] = { "write_io", hc_write_io, HOST_ONLY },
 	[HC_REGISTER] = { "register", hc_register, HOST_ONLY },
+	[HC_UPCALL_SETUP] = { "upcall_setup", hc_upcall_setup, ANY_GUEST },
+	[HC_IRQ_RESUME] = { "irq_resume", hc_irq_resume, ANY_GUEST },
+	[HC_SELF_CHECK] = { "self_check", hc_self_check, ANY_GUEST },
 };
 
-void hypercall_dispatch(struct arch_regs *regs)
+void hypercall_dispatch(struct vcpu *vcpu)
 {
-	struct vcpu *vcpu = vcpu_of_regs(regs);
+	struct arch_regs *regs = &vcpu->regs;
 	u32 index = regs->r[0];
 
 	if (vcpu->hypercalls++ == 0)

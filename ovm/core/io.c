@@ -6,17 +6,14 @@
  *   NRT: the access is queued for the host, the vCPU blocks until the host's
  *        write_io answers, then resumes with the result and OVM_VIRQ_IO;
  *   HRT: never here (its devices are mapped, see arch_guest_map).
+ * A core's own timers (private timer, watchdog) are hardware that OVM keeps
+ * from the guests' writes: it serves them itself for every VM granted one.
  */
 #include <arch/arch.h>
 #include <arch/spinlock.h>
 #include <core/console.h>
 #include <core/io.h>
 #include <core/vm.h>
-
-/* A line longer than this is broken, so that a VM's queue always holds a whole line. */
-#define CONSOLE_LINE_MAX 128
-/* Complete lines a VM may have queued. */
-#define CONSOLE_LINES 32
 
 typedef s32 (*device_fn)(struct vcpu *vcpu, u32 reg, bool write, u32 value, u32 *result);
 
@@ -25,177 +22,29 @@ struct io_device {
 	u32 grant;
 	/* OVM's device function; NULL: only the host emulates the device. */
 	device_fn serve;
+	/* A core's own timer: OVM serves it whatever the caller's level. */
+	bool core_timer;
 };
-
-/*
- * The console's sharing: every round each VM's credit grows by
- * bytes_per_round (up to a line's worth beyond it) and its complete lines go
- * out whole while the credit lasts. A VM's line of at most bytes_per_round
- * bytes is therefore out within two rounds of its newline, whatever the
- * others write; a VM that writes faster than its share finds its queue full
- * (OVM_E_AGAIN) instead of delaying anyone.
- */
-struct console_queue {
-	char bytes[OVM_CONSOLE_QUEUE];
-	u32 head;
-	u32 count;
-	/* Bytes of the unfinished line at the tail. */
-	u32 partial;
-	/* Complete lines, oldest first: length, and when the newline came. */
-	u32 line_len[CONSOLE_LINES];
-	u64 line_end[CONSOLE_LINES];
-	u32 line_head;
-	u32 lines;
-	u32 credit;
-	u64 max_delay;
-	u32 throttled;
-};
-
-static struct {
-	spinlock_t lock;
-	struct console_queue queues[OVM_MAX_VMS];
-	/* Read without the lock by every exit path: 0 when nothing is queued. */
-	volatile u64 next_round;
-	u32 first;
-} console_proxy;
 
 static spinlock_t host_lock;
 static u32 host_seq;
 
-static struct console_queue *queue_of(const struct vcpu *vcpu)
-{
-	return &console_proxy.queues[vcpu->vm->id];
-}
-
-static u32 credit_cap(void)
-{
-	return console_config.bytes_per_round + CONSOLE_LINE_MAX;
-}
-
-static void queue_line_end(struct console_queue *q, u64 now)
-{
-	u32 slot = (q->line_head + q->lines) % CONSOLE_LINES;
-
-	q->line_len[slot] = q->partial;
-	q->line_end[slot] = now;
-	q->lines++;
-	q->partial = 0;
-	if (!console_proxy.next_round)
-		console_proxy.next_round = now + arch_us_to_ticks(console_config.round_us);
-}
-
-static bool queue_put(struct console_queue *q, char c, u64 now)
-{
-	bool breaks = c != '\n' && q->partial + 1 == CONSOLE_LINE_MAX;
-	u32 needed = breaks ? 2 : 1;
-
-	if (q->count + needed > OVM_CONSOLE_QUEUE || q->lines + needed > CONSOLE_LINES)
-		return false;
-	q->bytes[(q->head + q->count++) % OVM_CONSOLE_QUEUE] = c;
-	q->partial++;
-	if (breaks) {
-		q->bytes[(q->head + q->count++) % OVM_CONSOLE_QUEUE] = '\n';
-		q->partial++;
-	}
-	if (c == '\n' || breaks)
-		queue_line_end(q, now);
-	return true;
-}
-
-/* The VM's oldest line, straight from the ring (it may wrap). */
-static void send_line(struct vm *vm, struct console_queue *q, u64 now)
-{
-	u32 len = q->line_len[q->line_head];
-	u32 first = OVM_CONSOLE_QUEUE - q->head;
-
-	if (first > len)
-		first = len;
-	console_write_guest(vm->config->name, &q->bytes[q->head], first, &vm->console_at_line_start);
-	if (len > first)
-		console_write_guest(vm->config->name, q->bytes, len - first,
-				    &vm->console_at_line_start);
-	u64 delay = now - q->line_end[q->line_head];
-	if (delay > q->max_delay)
-		q->max_delay = delay;
-	q->head = (q->head + len) % OVM_CONSOLE_QUEUE;
-	q->count -= len;
-	q->credit -= len;
-	q->line_head = (q->line_head + 1) % CONSOLE_LINES;
-	q->lines--;
-}
-
-static void serve_round(u64 now)
-{
-	bool left = false;
-
-	for (u32 n = 0; n < OVM_MAX_VMS; n++) {
-		u32 id = (console_proxy.first + n) % OVM_MAX_VMS;
-		struct console_queue *q = &console_proxy.queues[id];
-		if (!q->lines)
-			continue;
-		q->credit += console_config.bytes_per_round;
-		if (q->credit > credit_cap())
-			q->credit = credit_cap();
-		while (q->lines && q->line_len[q->line_head] <= q->credit)
-			send_line(&vms[id], q, now);
-		left |= q->lines != 0;
-	}
-	console_proxy.first = (console_proxy.first + 1) % OVM_MAX_VMS;
-	console_proxy.next_round = left ? now + arch_us_to_ticks(console_config.round_us) : 0;
-}
-
-void console_proxy_service(u64 now)
-{
-	u64 due = console_proxy.next_round;
-
-	if (!due || now < due)
-		return;
-	spin_lock(&console_proxy.lock);
-	due = console_proxy.next_round;
-	if (due && now >= due)
-		serve_round(now);
-	spin_unlock(&console_proxy.lock);
-}
-
-u64 console_proxy_next(void)
-{
-	u64 due = console_proxy.next_round;
-
-	return due ? due : SCHED_NEVER;
-}
-
+/* The shared console (console.c): a byte of the VM's output, its queue's figures, and
+ * for the host, what the lab types. */
 static s32 console_access(struct vcpu *vcpu, u32 reg, bool write, u32 value, u32 *result)
 {
-	struct console_queue *q = queue_of(vcpu);
-	s32 status = OVM_OK;
-
 	if (reg == OVM_CONSOLE_DATA && !write) {
-		/* What the lab types is for the host's command console alone. */
 		if (!vcpu->vm->config->host)
 			return OVM_E_PERM;
 		int c = console_getc();
 		*result = c < 0 ? OVM_CONSOLE_EMPTY : (u32)c;
 		return OVM_OK;
 	}
-	spin_lock(&console_proxy.lock);
-	if (reg == OVM_CONSOLE_DATA && write) {
-		if (!queue_put(q, (char)value, arch_now())) {
-			q->throttled++;
-			status = OVM_E_AGAIN;
-		}
-	} else if (write) {
-		status = OVM_E_INVAL;
-	} else if (reg == OVM_CONSOLE_PENDING) {
-		*result = q->count;
-	} else if (reg == OVM_CONSOLE_MAX_DELAY) {
-		*result = (u32)q->max_delay;
-	} else if (reg == OVM_CONSOLE_THROTTLED) {
-		*result = q->throttled;
-	} else {
-		status = OVM_E_INVAL;
+	if (reg == OVM_CONSOLE_DATA) {
+		char c = (char)value;
+		return console_queue_write(vcpu->vm->id, &c, 1);
 	}
-	spin_unlock(&console_proxy.lock);
-	return status;
+	return write ? OVM_E_INVAL : console_queue_stat(vcpu->vm->id, reg, result);
 }
 
 static s32 timer_access(struct vcpu *vcpu, u32 reg, bool write, u32 value, u32 *result)
@@ -217,10 +66,27 @@ static s32 timer_access(struct vcpu *vcpu, u32 reg, bool write, u32 value, u32 *
 	return OVM_OK;
 }
 
+/* The caller's core's own timers, after OVM's checks (watchdog mode never). */
+static s32 ptimer_access(struct vcpu *vcpu, u32 reg, bool write, u32 value, u32 *result)
+{
+	(void)vcpu;
+	return arch_core_timer_access(ARCH_PRIVATE_TIMER, reg, write, value, result) ? OVM_OK
+										      : OVM_E_INVAL;
+}
+
+static s32 watchdog_access(struct vcpu *vcpu, u32 reg, bool write, u32 value, u32 *result)
+{
+	(void)vcpu;
+	return arch_core_timer_access(ARCH_WATCHDOG, reg, write, value, result) ? OVM_OK
+										 : OVM_E_INVAL;
+}
+
 static const struct io_device devices[] = {
-	{ OVM_IO_CONSOLE, OVM_IO_GRANT_CONSOLE, console_access },
-	{ OVM_IO_TIMER, OVM_IO_GRANT_TIMER, timer_access },
-	{ OVM_IO_HOSTDEV, OVM_IO_GRANT_HOSTDEV, NULL },
+	{ OVM_IO_CONSOLE, OVM_IO_GRANT_CONSOLE, console_access, false },
+	{ OVM_IO_TIMER, OVM_IO_GRANT_TIMER, timer_access, false },
+	{ OVM_IO_HOSTDEV, OVM_IO_GRANT_HOSTDEV, NULL, false },
+	{ OVM_IO_PTIMER, OVM_IO_GRANT_PTIMER, ptimer_access, true },
+	{ OVM_IO_WATCHDOG, OVM_IO_GRANT_WATCHDOG, watchdog_access, true },
 };
 
 static const struct io_device *device_at(u32 addr)
@@ -282,6 +148,8 @@ s32 io_access(struct vcpu *vcpu, u32 addr, bool write, u32 value, u32 *result)
 	u32 reg = addr - device->base;
 	if (reg % 4)
 		return OVM_E_INVAL;
+	if (device->core_timer)
+		return device->serve(vcpu, reg, write, value, result);
 	if (config->level == LEVEL_HRT)
 		return OVM_E_PERM;
 	if (config->level == LEVEL_NRT && !config->host)

@@ -1,9 +1,10 @@
 /*
- * Interrupt routing and scheduling for SRT and NRT guests. Their lines are
- * OVM's (group 0): each arrives here, is masked at the distributor until the
+ * Interrupt routing and scheduling. Every routed line is OVM's (group 0) but
+ * a supervisor-mode HRT guest's, which OVM releases to it (group 1) and which
+ * never comes here. Each arrives here, is masked at the distributor until the
  * guest ends it, and becomes pending on the vCPU the routing table names.
  * The exit path injects it at once if that vCPU holds the core; otherwise it
- * waits for the vCPU's next dispatch. HRT lines never come here.
+ * waits for the vCPU's next dispatch.
  */
 #include <arch/arch.h>
 #include <arch/cpu.h>
@@ -18,8 +19,13 @@ void irq_routes_init(u32 core)
 	arch_irq_fast_regs(&irq_lines[core].gicc, &irq_lines[core].gicd_icenabler);
 	for (u32 i = 0; i < irq_route_count; i++) {
 		const struct irq_route *route = &irq_routes[i];
-		if (route->core != core || vm_configs[route->vm].level == LEVEL_HRT)
+		const struct vm_config *vm = &vm_configs[route->vm];
+		if (route->core != core)
 			continue;
+		if (vm->level == LEVEL_HRT && vm->privilege == PRIVILEGE_KERNEL) {
+			arch_irq_release(route->irq, core);
+			continue;
+		}
 		if (route->irq >= VIRQ_HW_LINES) {
 			console_printf("[ovm] core%u: irq %u not routable (lines 0-%u)\n", core, route->irq,
 				       VIRQ_HW_LINES - 1);

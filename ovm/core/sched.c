@@ -85,10 +85,13 @@ static void make_waiting(struct runqueue *rq, struct sched_entity *se)
 	queue_insert(rq->wait, &rq->nwait, se, released_before);
 }
 
+/* A release: a new period, so the budget is whole again. */
 static void make_runnable(struct runqueue *rq, struct sched_entity *se)
 {
 	queue_remove(rq->wait, &rq->nwait, se);
 	se->state = SE_RUNNABLE;
+	se->throttled = false;
+	se->used = 0;
 	queue_insert(rq->run, &rq->nrun, se, runs_before);
 }
 
@@ -99,6 +102,7 @@ static void account(struct runqueue *rq, u64 now)
 	if (!se || now <= se->dispatched_at)
 		return;
 	se->runtime += now - se->dispatched_at;
+	se->used += now - se->dispatched_at;
 	se->dispatched_at = now;
 	if (se->state == SE_RUNNABLE && class_of(se) == CLASS_NRT)
 		requeue(rq, se);
@@ -178,6 +182,7 @@ enum sched_status sched_set_realtime(struct runqueue *rq, struct sched_entity *s
 	se->budget = budget;
 	se->release = now;
 	se->abs_deadline = now + deadline;
+	se->used = 0;
 	if (se->state == SE_WAITING)
 		make_runnable(rq, se);
 	else
@@ -192,10 +197,12 @@ void sched_job_done(struct runqueue *rq, struct sched_entity *se, u64 now)
 		se->jobs_done++;
 		se->release += se->period;
 		se->abs_deadline = se->release + se->deadline;
-		if (se->release > now)
+		if (se->release > now) {
 			make_waiting(rq, se);
-		else
+		} else {
+			se->used = 0;
 			requeue(rq, se);
+		}
 	} else if (class_of(se) == CLASS_NRT && se == rq->current) {
 		/* A yield: give the rest of the slice to the other NRT vCPUs. */
 		rq->slice_end = now;
@@ -221,11 +228,24 @@ bool sched_unblock(struct runqueue *rq, struct sched_entity *se)
 	return true;
 }
 
+static void count_misses(struct sched_entity *se, u64 now, u64 passed)
+{
+	u64 delay = now - se->abs_deadline;
+
+	se->misses += (u32)passed;
+	se->last_miss_deadline = se->abs_deadline + (passed - 1) * se->period;
+	se->last_miss_detected = now;
+	if (delay > se->max_detect_delay)
+		se->max_detect_delay = delay;
+	se->miss_signal = true;
+}
+
 /*
  * A job still running at its deadline is a miss. It goes on as the next
- * period's job (its deadline moves one period on), so every deadline that
- * passes without a vm_exit counts once, and a late job cannot keep the
- * earliest deadline and starve the others.
+ * period's job (its deadline moves one period on, with a whole budget), so
+ * every deadline that passes without a vm_exit counts once, and a late job
+ * cannot keep the earliest deadline and starve the others. One division,
+ * however far the clock went: bounded work.
  */
 static void detect_misses(struct runqueue *rq, u64 now)
 {
@@ -233,26 +253,51 @@ static void detect_misses(struct runqueue *rq, u64 now)
 		struct sched_entity *se = rq->run[i];
 		if (class_of(se) != CLASS_SRT_PERIODIC || se->abs_deadline > now)
 			continue;
-		while (se->abs_deadline <= now) {
-			u64 delay = now - se->abs_deadline;
-			se->misses++;
-			se->last_miss_deadline = se->abs_deadline;
-			se->last_miss_detected = now;
-			if (delay > se->max_detect_delay)
-				se->max_detect_delay = delay;
-			se->release += se->period;
-			se->abs_deadline += se->period;
-		}
-		se->miss_signal = true;
+		u64 passed = (now - se->abs_deadline) / se->period + 1;
+		count_misses(se, now, passed);
+		se->release += passed * se->period;
+		se->abs_deadline += passed * se->period;
+		se->used = 0;
 		requeue(rq, se);
-		/* The queue moved under the cursor: look at this position again. */
+		/* The queue moved under the cursor: look at this position again. A job moved
+		 * here has its deadline past now, so each is moved at most once. */
 		i = (u32)-1;
 	}
+}
+
+/* A throttled job misses the deadline it could not finish by; its next period's
+ * deadline follows its next release. */
+static void detect_throttled_misses(struct runqueue *rq, u64 now)
+{
+	for (u32 i = 0; i < rq->nwait; i++) {
+		struct sched_entity *se = rq->wait[i];
+		if (!se->throttled || se->abs_deadline > now)
+			continue;
+		count_misses(se, now, 1);
+		se->abs_deadline = se->release + se->deadline;
+	}
+}
+
+/* The running job has used up its period's budget: off the core until its next period. */
+static void enforce_budget(struct runqueue *rq)
+{
+	struct sched_entity *se = rq->current;
+
+	if (!se || se->state != SE_RUNNABLE || class_of(se) != CLASS_SRT_PERIODIC ||
+	    se->used < se->budget)
+		return;
+	se->overruns++;
+	se->throttled = true;
+	se->release += se->period;
+	make_waiting(rq, se);
+	rq->current = NULL;
 }
 
 void sched_update(struct runqueue *rq, u64 now)
 {
 	account(rq, now);
+	enforce_budget(rq);
+	detect_throttled_misses(rq, now);
 	while (rq->nwait && rq->wait[0]->release <= now)
 		make_runnable(rq, rq->wait[0]);
 	detect_misses(rq, now);
@@ -285,6 +330,10 @@ u64 sched_next_event(const struct runqueue *rq)
 
 	if (rq->nwait)
 		next = rq->wait[0]->release;
+	/* A throttled job's deadline passes while it waits: a miss to see then. */
+	for (u32 i = 0; i < rq->nwait; i++)
+		if (rq->wait[i]->throttled && rq->wait[i]->abs_deadline < next)
+			next = rq->wait[i]->abs_deadline;
 	for (u32 i = 0; i < rq->nrun; i++) {
 		const struct sched_entity *se = rq->run[i];
 		if (class_of(se) == CLASS_SRT_PERIODIC && se->abs_deadline < next)
@@ -295,5 +344,15 @@ u64 sched_next_event(const struct runqueue *rq)
 	if (nrt_runnable > 1 && rq->current && class_of(rq->current) == CLASS_NRT &&
 	    rq->slice_end < next)
 		next = rq->slice_end;
-	return next;
+	u64 budget = sched_budget_event(rq);
+	return budget < next ? budget : next;
+}
+
+u64 sched_budget_event(const struct runqueue *rq)
+{
+	const struct sched_entity *se = rq->current;
+
+	if (!se || se->state != SE_RUNNABLE || class_of(se) != CLASS_SRT_PERIODIC)
+		return SCHED_NEVER;
+	return se->dispatched_at + (se->used < se->budget ? se->budget - se->used : 0);
 }

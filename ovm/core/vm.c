@@ -1,5 +1,6 @@
 #include <arch/arch.h>
 #include <core/console.h>
+#include <core/hypercall.h>
 #include <core/irq.h>
 #include <core/vm.h>
 #include <lib/string.h>
@@ -56,24 +57,26 @@ static void create_vcpu(struct vm *vm, u32 core)
 	vcpu_count++;
 	vcpu->core = core;
 	vcpu->lines = &irq_lines[core];
+	bool user = config->privilege == PRIVILEGE_USER;
+	vcpu->upcall = (struct arch_upcall){ .user = user, .area = &arch_upcall_unset };
 	vcpu->ctx = reset_context;
-	arch_context_use_table(&vcpu->ctx, vm->id);
+	arch_context_use_table(&vcpu->ctx, vm->id, user);
 	/* The vCPU count is known once all are created: vms_create fills in r1. */
 	const u32 args[4] = { vcpu->id, 0, config->args[0], config->args[1] };
-	arch_regs_init(&vcpu->regs, config->entry, args);
+	arch_regs_init(&vcpu->regs, config->entry, args, user);
 }
 
 static void setup_vm(struct vm *vm, u32 id, const struct vm_config *config)
 {
 	vm->config = config;
 	vm->id = id;
-	vm->console_at_line_start = true;
 	clear_memory(config->mem_base, config->mem_size);
 	copy_image(config);
 	struct guest_mapping mapping = arch_guest_map(id, config);
-	console_printf("[ovm] vm%u %s: guest '%s', level %s, memory %p-%p "
+	console_printf("[ovm] vm%u %s: guest '%s', level %s, %s mode, memory %p-%p "
 		       "(%u supersections, %u sections), cores 0x%x\n",
 		       id, config->name, config->guest, level_names[config->level],
+		       config->privilege == PRIVILEGE_KERNEL ? "supervisor" : "user",
 		       (void *)(uintptr_t)config->mem_base,
 		       (void *)(uintptr_t)(config->mem_base + config->mem_size - 1),
 		       mapping.supersections, mapping.sections, config->core_mask);
@@ -85,6 +88,7 @@ static void setup_vm(struct vm *vm, u32 id, const struct vm_config *config)
 void vms_create(void)
 {
 	arch_context_save(&reset_context);
+	arch_shim_init();
 	for (u32 core = 0; core < board.cores; core++)
 		sched_init(&cpus[core].rq, core, arch_us_to_ticks(sched_config.nrt_slice_us),
 			   arch_us_to_ticks(sched_config.min_period_us));
@@ -98,11 +102,21 @@ void vms_create(void)
 			if (config->core_mask & BIT(core))
 				create_vcpu(vm, core);
 	}
-	for (u32 i = 0; i < vcpu_count; i++)
+	/* Cores whose timers a guest reads itself: a supervisor-mode guest's, and those of a
+	 * user-mode guest granted one, whose writes go through OVM (its table maps the
+	 * timers read-only). */
+	u32 timer_cores = 0;
+	for (u32 i = 0; i < vcpu_count; i++) {
 		vcpus[i].regs.r[1] = vcpus[i].vm->vcpu_count;
+		if (!vcpus[i].upcall.user ||
+		    (vcpus[i].vm->config->io & (OVM_IO_GRANT_PTIMER | OVM_IO_GRANT_WATCHDOG)))
+			timer_cores |= BIT(vcpus[i].core);
+	}
+	arch_core_timers_grant(timer_cores);
 	/* Now, not at `register`: clearing megabytes there would hold up the host's core. */
 	for (u32 i = 0; i < runtime_image_count; i++)
 		clear_memory(runtime_images[i].mem_base, runtime_images[i].mem_size);
+	self_check_record();
 }
 
 void vms_hold(bool hold)
@@ -312,14 +326,14 @@ s32 vm_register(const struct ovm_vm_request *request, u32 *id)
 	/* Nothing runs from this memory yet: load it without holding any core's queues. */
 	copy_image(config);
 	arch_guest_map(new_id, config);
+	self_check_record_vm(new_id);
 
 	/* The cores' queues may have changed meanwhile: admit again, and start it at once. */
 	lock_cores(r.core_mask, true);
 	status = admit(&r);
 	if (status == OVM_OK) {
 		struct vm *vm = &vms[new_id];
-		*vm = (struct vm){ .config = config, .id = new_id, .console_at_line_start = true,
-				   .registered = true };
+		*vm = (struct vm){ .config = config, .id = new_id, .registered = true };
 		start_vcpus(vm);
 	}
 	lock_cores(r.core_mask, false);

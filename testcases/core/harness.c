@@ -76,6 +76,16 @@ u64 h_next_event(u32 core)
 	return sched_next_event(&runqueues[core]);
 }
 
+u64 h_budget_event(u32 core)
+{
+	return sched_budget_event(&runqueues[core]);
+}
+
+u32 h_overruns(u32 vcpu)
+{
+	return vcpus[vcpu].overruns;
+}
+
 u32 h_misses(u32 vcpu)
 {
 	return vcpus[vcpu].misses;

@@ -66,6 +66,8 @@ class Core:
             "h_update": ([u32, u64], None),
             "h_pick": ([u32, u64], c_int),
             "h_next_event": ([u32], u64),
+            "h_budget_event": ([u32], u64),
+            "h_overruns": ([u32], u32),
             "h_misses": ([u32], u32),
             "h_max_detect_delay": ([u32], u64),
             "h_jobs_done": ([u32], u32),
@@ -111,6 +113,12 @@ class Core:
 
     def next_event(self, core: int) -> int:
         return int(self._lib.h_next_event(core))
+
+    def budget_event(self, core: int) -> int:
+        return int(self._lib.h_budget_event(core))
+
+    def overruns(self, vcpu: int) -> int:
+        return int(self._lib.h_overruns(vcpu))
 
     def misses(self, vcpu: int) -> int:
         return int(self._lib.h_misses(vcpu))

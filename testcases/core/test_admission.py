@@ -1,4 +1,5 @@
-"""ovm/core/admission.c against the exact test of the build tooling (lab.firmware.admission)."""
+"""ovm/core/admission.c against the build tooling's copy of it (lab.firmware.admission's
+ovm_admission), and both against the exact test on fractions (edf_admission)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ovmcore import Core
 
-from lab.firmware.admission import Admitted, RtTask, demand, edf_admission
+from lab.firmware.admission import (
+    MAX_POINTS,
+    Admitted,
+    DemandExceeded,
+    Overload,
+    RtTask,
+    TooCostly,
+    demand,
+    edf_admission,
+    ovm_admission,
+)
 
 
 @st.composite
@@ -22,11 +33,22 @@ def task_sets(draw: st.DrawFn, max_period: int) -> list[RtTask]:
 
 def check_agreement(core: Core, tasks: list[RtTask]) -> None:
     exact = edf_admission(tasks)
+    bounded = ovm_admission(tasks)
     c = core.admission([(task.deadline, task.period, task.budget) for task in tasks])
-    admitted = isinstance(exact, Admitted)
-    # Only a set too costly to prove may be refused where the exact test admits it.
-    if not c.too_many_points:
-        assert c.schedulable == admitted
+    # The tooling's copy says what OVM says.
+    assert c.schedulable == isinstance(bounded, Admitted)
+    assert c.too_many_points == isinstance(bounded, TooCostly)
+    if isinstance(bounded, DemandExceeded):
+        assert (c.failed_at, c.demand) == (bounded.interval, bounded.demand)
+    # Sound against the exact test: it admits only schedulable sets, refuses by demand only
+    # unschedulable ones, and by utilization only those above 1 (or at exactly 1 with a
+    # hyperperiod past 2^60, which it cannot decide in 64 bits).
+    if isinstance(bounded, Admitted):
+        assert isinstance(exact, Admitted)
+    if isinstance(bounded, DemandExceeded):
+        assert not isinstance(exact, Admitted)
+    if isinstance(bounded, Overload):
+        assert isinstance(exact, Overload) or exact.utilization == 1
     # Rounded up, never down: within one ppm per task of the exact value.
     ppm = exact.utilization * 1_000_000
     assert ppm <= c.utilization_ppm <= ppm + len(tasks) + 1
@@ -83,6 +105,24 @@ def test_a_long_deadline_does_not_multiply_the_points_to_check(
     # With max(D_max, ...) as the demand horizon these took over ADMISSION_MAX_POINTS checks.
     result = core.admission(tasks)
     assert (result.schedulable, result.too_many_points) == (True, False)
+
+
+def test_the_demand_is_checked_at_a_bounded_number_of_deadlines(core: Core) -> None:
+    # Schedulable, but with deadlines far below the periods the horizon holds more than
+    # MAX_POINTS deadlines: OVM checks that many, then refuses rather than hold its core.
+    tasks = [(1, 100, 1), (5000, 10000, 4890), (100, 101, 1)]
+    assert isinstance(edf_admission([RtTask(*task) for task in tasks]), Admitted)
+    result = core.admission(tasks)
+    assert (result.schedulable, result.too_many_points) == (False, True)
+    assert isinstance(ovm_admission([RtTask(*task) for task in tasks]), TooCostly)
+    assert MAX_POINTS == 64
+
+
+def test_a_set_dense_enough_is_admitted_without_the_demand_test(core: Core) -> None:
+    # Density 0.5 + 0.4: every job fits before its deadline whatever the others do.
+    tasks = [(2, 1_000_000, 1), (5, 7_000_001, 2)]
+    result = core.admission(tasks)
+    assert (result.schedulable, result.too_many_points, result.failed_at) == (True, False, 0)
 
 
 def test_a_set_at_exactly_utilization_one_is_admitted_as_the_tooling_does(core: Core) -> None:

@@ -27,23 +27,27 @@ def run_c(core: Core, tasks: list[SrtTask], nrt_count: int, tick: int, horizon: 
     remaining = {vcpu: task.execution for vcpu, task in zip(srt, tasks)}
     trace = Trace()
     running: int | None = None
-    next_event = 0
+    next_event = budget_event = 0
     for now in range(horizon):
         completed = running in remaining and remaining[running] == 0
         if completed:
             assert running is not None
             core.job_done(running, now)
             remaining[running] = tasks[srt.index(running)].execution
-        if completed or (tick and now % tick == 0) or (not tick and now >= next_event):
+        # A ticking core also looks when the running job's budget runs out (entry.c).
+        if (completed or (tick and now % tick == 0) or (not tick and now >= next_event)
+                or now >= budget_event):
             core.update(CORE, now)
             running = core.pick(CORE, now)
             next_event = core.next_event(CORE)
+            budget_event = core.budget_event(CORE)
         trace.ran.append(IDLE if running is None else label[running])
         if running in remaining:
             remaining[running] -= 1
     trace.misses = [core.misses(vcpu) for vcpu in srt]
     trace.max_detect_delay = [core.max_detect_delay(vcpu) for vcpu in srt]
     trace.jobs_done = [core.jobs_done(vcpu) for vcpu in srt]
+    trace.overruns = [core.overruns(vcpu) for vcpu in srt]
     return trace
 
 
@@ -111,18 +115,53 @@ def test_late_jobs_count_the_same_misses_as_the_model(
     assert c_trace.ran == model.ran
     assert c_trace.misses == model.misses
     assert c_trace.jobs_done == model.jobs_done
+    assert c_trace.overruns == model.overruns
     assert c_trace.max_detect_delay == model.max_detect_delay
     # Detected at the first decision point at or after the deadline: within one tick.
     assert all(delay < max(tick, 1) for delay in c_trace.max_detect_delay)
 
 
-def test_an_overrun_is_a_miss_at_each_deadline_it_passes(core: Core) -> None:
-    # D = T = 10, budget 4, but the job runs 25 units: deadlines 10 and 20 pass.
+def test_an_overrun_is_throttled_each_period_and_misses_each_deadline(core: Core) -> None:
+    # D = T = 10, budget 4, but the job runs 25 units: 4 units a period, throttled at each
+    # budget's end, so it misses the deadlines at 10, 20, ..., 60 and ends at 61.
     tasks = [SrtTask(10, 10, 4, 25)]
-    c_trace = run_c(core, tasks, 0, 1, 26)
-    assert c_trace.misses == [2]
+    c_trace = run_c(core, tasks, 1, 1, 70)
+    assert c_trace.misses == [6]
+    assert c_trace.overruns == [6]
     assert c_trace.jobs_done == [1]
-    assert c_trace.ran == [srt_label(0)] * 25 + [IDLE]
+    window = [srt_label(0)] * 4 + [NRT] * 6
+    assert c_trace.ran[:60] == window * 6
+    assert c_trace.ran[60:] == [srt_label(0)] + [NRT] * 9
+    assert c_trace == simulate(tasks, 1, 1, 70)
+
+
+@pytest.mark.parametrize("tick", [0, 5])
+def test_an_overrunning_vcpu_leaves_its_neighbour_every_deadline(core: Core, tick: int) -> None:
+    # A 90% reservation next to a 10% one whose jobs never end: the hog gets its 10%
+    # each period and no more, the other its 90%.
+    tasks = [SrtTask(100, 100, 90, 90), SrtTask(100, 100, 10, 10**9)]
+    c_trace = run_c(core, tasks, 1, tick, 1001)
+    assert c_trace.misses[0] == 0
+    assert c_trace.jobs_done[0] == 10
+    assert c_trace.overruns[1] == 10
+    assert c_trace.ran.count(srt_label(1)) == 100
+    assert c_trace == simulate(tasks, 1, tick, 1001)
+
+
+def test_the_budget_is_a_timer_event_of_the_running_job(core: Core) -> None:
+    core.reset(1, SLICE, 1)
+    vcpu = core.attach(0, Level.SRT)
+    assert core.set_rt(vcpu, 0, 10, 10, 4) is Status.OK
+    core.update(0, 0)
+    assert core.pick(0, 0) == vcpu
+    assert core.budget_event(0) == 4
+    assert core.next_event(0) == 4
+    core.update(0, 4)
+    assert core.pick(0, 4) is None
+    assert core.overruns(vcpu) == 1
+    assert core.budget_event(0) == NEVER
+    # Throttled, it waits for its next period; its deadline is the next event.
+    assert core.next_event(0) == 10
 
 
 # --- attach: an HRT vCPU owns its core --------------------------------------

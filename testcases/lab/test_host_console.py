@@ -56,7 +56,7 @@ class Request:
 
 def test_abi_constants_come_from_the_header():
     assert abi("HC_REGISTER") == 16
-    assert abi("OVM_ABI_VERSION") == 3
+    assert abi("OVM_ABI_VERSION") == 4
     assert abi("OVM_IO_HOSTDEV") == 0xFFF10000
     assert abi("OVM_E_BUSY") == -8
     with pytest.raises(LookupError):
@@ -123,9 +123,9 @@ INFO_TEXT = """\
 [host] host: vm id=1 name=chatty level=SRT cores=0x1 mem=0x61500000+0x200000 vcpus=1 io=0x1 registered=0
 [host] host: vm id=4 name=extra level=NRT cores=0x2 mem=0x62000000+0x100000 vcpus=1 io=0x0 registered=1
 [ovm] something else
-[host] host: vcpu index=0 vm=0 id=0 core=0 state=running jobs=0 misses=0
-[host] host: vcpu index=1 vm=1 id=0 core=0 state=waiting jobs=1234 misses=2
-[host] host: vcpu index=2 vm=4 id=0 core=1 state=blocked jobs=0 misses=0
+[host] host: vcpu index=0 vm=0 id=0 core=0 state=running jobs=0 misses=0 overruns=0
+[host] host: vcpu index=1 vm=1 id=0 core=0 state=waiting jobs=1234 misses=2 overruns=3
+[host] host: vcpu index=2 vm=4 id=0 core=1 state=blocked jobs=0 misses=0 overruns=0
 [host] host: info ok vms=3 vcpus=3
 """
 
@@ -139,8 +139,8 @@ def test_parse_info_reads_vms_and_vcpus_among_other_lines():
         4, "NRT", 2, 0x62000000, 0x100000, 1, 0, True)
     assert info.vm("host").io == 3 and not info.vm("host").registered
     (vcpu,) = info.vcpus_of("chatty")
-    assert (vcpu.index, vcpu.core, vcpu.state, vcpu.jobs, vcpu.misses) == (
-        1, 0, "waiting", 1234, 2)
+    assert (vcpu.index, vcpu.core, vcpu.state, vcpu.jobs, vcpu.misses, vcpu.overruns) == (
+        1, 0, "waiting", 1234, 2, 3)
     assert info.vcpus_of("extra")[0].state == "blocked"
     with pytest.raises(KeyError):
         info.vm("nobody")

@@ -31,12 +31,14 @@ def info_lines(transcript, kind: str) -> list[re.Match[str]]:
 
 def test_vms_are_created_with_their_levels_memory_and_cores(paper_eval):
     t = paper_eval.transcript
-    hrt = t.wait_for(r"^\[ovm\] vm\d+ hrt: guest 'hrt', level HRT, memory (?P<base>0x[0-9a-f]+)-\S+ "
+    hrt = t.wait_for(r"^\[ovm\] vm\d+ hrt: guest 'hrt', level HRT, supervisor mode, "
+                     r"memory (?P<base>0x[0-9a-f]+)-\S+ "
                      r"\((?P<super>\d+) supersections, (?P<sections>\d+) sections\), cores 0x2$", BOOT_S)
     assert int(hrt["base"], 16) % (16 << 20) == 0
     assert (int(hrt["super"]), int(hrt["sections"])) == (1, 0)
-    t.wait_for(r"^\[ovm\] vm\d+ srt: guest 'srt', level SRT, .* cores 0x1$", BOOT_S)
-    t.wait_for(r"^\[ovm\] vm\d+ nrt: guest 'nrt', level NRT, .* cores 0x1$", BOOT_S)
+    # Isolated: in user mode under OVM's shim.
+    t.wait_for(r"^\[ovm\] vm\d+ srt: guest 'srt', level SRT, user mode, .* cores 0x1$", BOOT_S)
+    t.wait_for(r"^\[ovm\] vm\d+ nrt: guest 'nrt', level NRT, user mode, .* cores 0x1$", BOOT_S)
 
 
 def test_hrt_core_is_handed_over_without_an_ovm_tick(paper_eval):

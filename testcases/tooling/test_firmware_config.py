@@ -267,7 +267,7 @@ def test_hex_and_suffix_integers_are_accepted(tree: Path) -> None:
         ([vm("a"), vm("a")], "vms[1].name: duplicate VM name 'a' (also vms[0])"),
         ([{**vm("a"), "mem": {"size": "1M"}}],
          "vms[0].mem: unknown key (allowed: args, cores, devices, guest, host, io, irqs, level, "
-         "memory, name, realtime)"),
+         "memory, name, privilege, realtime)"),
         ([vm("a", args=[1, 2, 3])], "vms[0].args: at most 2 arguments (r2, r3), got 3"),
         ([vm("a", args=[-1])], "vms[0].args[0]: -1 is out of range 0..4294967295"),
         ([vm("a", memory={"size": "1M", "ofset": 0})],
@@ -291,6 +291,16 @@ def test_hex_and_suffix_integers_are_accepted(tree: Path) -> None:
         ([vm("a_very_long_name_x")],
          "vms[0].name: 'a_very_long_name_x' is not a valid VM name (lower-case letter, then up "
          "to 15 of a-z, 0-9, _)"),
+        ([vm("a", irqs=[27])],
+         "vms[0].irqs[0]: interrupt 27 is OVM's event timer (the global timer's comparator: its "
+         "tick and timer events): it cannot be routed to a VM"),
+        ([vm("a", irqs=[8])], "vms[0].irqs[0]: interrupt 8 is OVM's kick between cores: it "
+                              "cannot be routed to a VM"),
+        ([vm("a", irqs=[3])],
+         "vms[0].irqs[0]: interrupt 3 is an SGI (0..15), which cannot be routed"),
+        ([vm("a", privilege="kernel")],
+         "vms[0].privilege: only an HRT VM may run in supervisor mode (privilege: kernel), which "
+         "trusts it with all non-secure memory; this VM is 'NRT'"),
         ([], "vms: at least one VM is required"),
         ([vm(f"v{i}") for i in range(9)], "vms: 9 VMs given, at most 8 are supported"),
         ({"name": "a"}, "vms: expected a list, got a mapping"),
@@ -319,3 +329,20 @@ def test_unknown_scenario_lists_the_available_ones(tree: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_scenario(tree, "nope", load_board(tree, "b"))
     assert str(caught.value) == "ovm/scenarios/nope.yaml: unknown scenario 'nope' (available: s)"
+
+
+def test_an_absurd_value_is_quoted_shortened(tree: Path) -> None:
+    """A 10 MB name: the error names the field and quotes the start of the value only."""
+    huge = "x" * (10 << 20)
+    message = scenario_error(tree, [vm(huge)])
+    assert message.startswith(f"{SCENARIO_FILE}: vms[0].name: 'xxxx")
+    assert "characters) is not a valid VM name" in message
+    assert len(message) < 300
+
+
+def test_an_integer_too_long_to_print_is_refused_shortened(tree: Path) -> None:
+    digits = "9" * 5000
+    message = scenario_file_error(tree, "description: test\nvms:\n  - {name: a, guest: hello, "
+                                        f"level: NRT, cores: [0], memory: {{size: 1M}}, args: [{digits}]}}\n")
+    assert message.startswith(f"{SCENARIO_FILE}: invalid YAML: line 3, column ")
+    assert "characters) is too long to be a number" in message and len(message) < 300

@@ -74,13 +74,13 @@ def test_grant_bits_and_levels_are_the_c_headers() -> None:
     in_c = re.findall(r"^#define OVM_IO_GRANT_(\w+) ", text, re.MULTILINE)
     assert sorted(name.lower() for name in in_c) == sorted(IO_DEVICES)
     assert {name: device.grant for name, device in IO_DEVICES.items()} == {
-        "console": 0x1, "timer": 0x2, "hostdev": 0x4,
+        "console": 0x1, "timer": 0x2, "hostdev": 0x4, "ptimer": 0x8, "watchdog": 0x10,
     }
     assert grant_mask(["timer", "hostdev"]) == 0x6
     assert grant_mask([]) == 0
     levels = dict(re.findall(r"LEVEL_(\w+) = (\d+),", CONFIG_H.read_text(encoding="utf-8")))
     assert {level.value: str(level.number) for level in Level} == levels
-    assert CONSOLE_QUEUE == c_define(CONFIG_H, "OVM_CONSOLE_QUEUE") == 256
+    assert CONSOLE_QUEUE == c_define(CONFIG_H, "OVM_CONSOLE_QUEUE") == 1024
 
 
 # --- io ------------------------------------------------------------------------
@@ -96,20 +96,21 @@ def test_io_grants_are_kept(tree: Path) -> None:
     ("vms", "message"),
     [
         ([srt(io=["disk"])],
-         "vms[0].io[0]: unknown device 'disk' for VM 's' (devices: console, timer, hostdev)"),
+         "vms[0].io[0]: unknown device 'disk' for VM 's' (devices: console, timer, hostdev, "
+         "ptimer, watchdog)"),
         ([srt(io=["timer", "timer"])], "vms[0].io[1]: device 'timer' is listed twice for VM 's'"),
         ([hrt(io=["console"])],
-         "vms[0].io[0]: device 'console': VM 'h' is HRT, and HRT I/O is passthrough: "
-         "use `devices`"),
+         "vms[0].io[0]: device 'console': VM 'h' is HRT, whose I/O is passthrough (`devices`) "
+         "but for its core's timers: it may have only ptimer, watchdog"),
         ([srt(io=["console", "hostdev"])],
          "vms[0].io[1]: device 'hostdev': VM 's' is SRT, whose I/O OVM serves: it may have "
-         "only console, timer"),
+         "only console, timer, ptimer, watchdog"),
         ([vm("n", io=["timer"])],
          "vms[0].io[0]: device 'timer': VM 'n' is NRT and not the host, so its I/O goes to the "
-         "host: it may have only hostdev"),
+         "host: it may have only hostdev, ptimer, watchdog"),
         ([host(io=["hostdev"])],
          "vms[0].io[0]: device 'hostdev': VM 'host' is the host, which emulates the other NRT "
-         "VMs' devices: it may have only console, timer"),
+         "VMs' devices: it may have only console, timer, ptimer, watchdog"),
         ([srt(io="console")], "vms[0].io: expected a list, got 'console'"),
         ([vm("n", io=["hostdev"])],
          "vms[0].io: VM 'n' is given hostdev, which the host emulates, but no VM is the host "
@@ -135,9 +136,9 @@ def test_console_sharing_defaults_and_values(tree: Path) -> None:
     [
         ({"round_us": 9}, "console.round_us: 9 is out of range 10..1000000"),
         ({"round_us": 1_000_001}, "console.round_us: 1000001 is out of range 10..1000000"),
-        ({"bytes_per_round": 0}, "console.bytes_per_round: 0 is out of range 1..256"),
-        ({"bytes_per_round": 257},
-         "console.bytes_per_round: 257 exceeds the 256 bytes OVM queues per VM "
+        ({"bytes_per_round": 0}, "console.bytes_per_round: 0 is out of range 1..1024"),
+        ({"bytes_per_round": 1025},
+         "console.bytes_per_round: 1025 exceeds the 1024 bytes OVM queues per VM "
          "(OVM_CONSOLE_QUEUE)"),
         ({"bytes_per_round": "64"}, "console.bytes_per_round: expected an integer, got '64'"),
         ({"round": 100}, "console.round: unknown key (allowed: bytes_per_round, round_us)"),
@@ -404,9 +405,10 @@ def test_runtime_request_is_laid_out_as_struct_ovm_vm_request(
          "realtime: only SRT VMs have real-time parameters, VM 'worker' is NRT"),
         (worker(io=["console", "hostdev"]),
          "io[1]: device 'hostdev': VM 'worker' is SRT, whose I/O OVM serves: it may have only "
-         "console, timer"),
+         "console, timer, ptimer, watchdog"),
         (worker(level="HRT", realtime=None),
-         "io[0]: device 'console': VM 'worker' is HRT, and HRT I/O is passthrough: use `devices`"),
+         "io[0]: device 'console': VM 'worker' is HRT, whose I/O is passthrough (`devices`) but "
+         "for its core's timers: it may have only ptimer, watchdog"),
         (worker(cores=[2]), "cores[0]: core 2 does not exist: board 'b' has cores 0..1"),
         (worker(args=[1, 2, 3]), "args: at most 2 arguments (r2, r3), got 3"),
         (worker(realtime={"deadline_us": 100, "period_us": 50, "budget_us": 10}),

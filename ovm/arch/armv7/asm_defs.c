@@ -5,6 +5,7 @@
  * the Makefile turns into `#define NAME value` in the generated asm_defs.h.
  */
 #include <arch/regs.h>
+#include <arch/shim.h>
 #include <core/irq.h>
 #include <core/vm.h>
 #include <stddef.h>
@@ -21,6 +22,9 @@ _Static_assert(sizeof(MEMBER(struct vcpu, se.level)) == 1, "the fast path reads 
 _Static_assert(sizeof(MEMBER(struct vcpu, virq.pending[0])) == 4 &&
 		       sizeof(MEMBER(struct irq_lines, targets[0])) == 4,
 	       "the fast path indexes these arrays by word (LSL #2)");
+_Static_assert(sizeof(MEMBER(struct vcpu, upcall.user)) == 1, "the fast path reads it by LDRB");
+_Static_assert(offsetof(struct ovm_vcpu_area, cpsr) == offsetof(struct ovm_vcpu_area, pc) + 4,
+	       "one STRD stores the guest's pc and cpsr in its area");
 _Static_assert(offsetof(struct irq_lines, targets) == 0,
 	       "the fast path indexes the targets from the structure's own address");
 
@@ -31,6 +35,13 @@ void asm_defs(void)
 	ASM_DEF(VCPU_IRQ_LINES, offsetof(struct vcpu, lines));
 	ASM_DEF(VCPU_SE_LEVEL, offsetof(struct vcpu, se.level));
 	ASM_DEF(RT_LEVEL_NRT, LEVEL_NRT);
+	ASM_DEF(VCPU_UPCALL_USER, offsetof(struct vcpu, upcall.user));
+	ASM_DEF(VCPU_UPCALL_AREA, offsetof(struct vcpu, upcall.area));
+	ASM_DEF(VCPU_UPCALL_IRQ, offsetof(struct vcpu, upcall.irq_entry));
+	ASM_DEF(AREA_MASKED, offsetof(struct ovm_vcpu_area, masked));
+	ASM_DEF(AREA_PENDING, offsetof(struct ovm_vcpu_area, pending));
+	ASM_DEF(AREA_PC, offsetof(struct ovm_vcpu_area, pc));
+	ASM_DEF(USER_UPCALL_CPSR, USER_UPCALL_CPSR);
 	ASM_DEF(IRQ_LINES_COUNT, ARRAY_SIZE(MEMBER(struct irq_lines, targets)));
 	ASM_DEF(IRQ_LINES_GICC, offsetof(struct irq_lines, gicc));
 	ASM_DEF(IRQ_LINES_ICENABLER, offsetof(struct irq_lines, gicd_icenabler));

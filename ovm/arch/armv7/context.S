@@ -169,3 +169,24 @@ arch_ns_read_sctlr:
 	mrc	p15, 0, r0, c1, c0, 0
 	cp15_secure_access r1
 	bx	lr
+
+/* void arch_ns_read_fault_regs(u32 regs[4]): the running guest's DFSR, DFAR, IFSR, IFAR. */
+	.global arch_ns_read_fault_regs
+arch_ns_read_fault_regs:
+	cp15_ns_access r3, r2			@ r3 = SCR to restore
+	mrc	p15, 0, r1, c5, c0, 0		@ DFSR
+	mrc	p15, 0, r2, c6, c0, 0		@ DFAR
+	stmia	r0!, {r1, r2}
+	mrc	p15, 0, r1, c5, c0, 1		@ IFSR
+	mrc	p15, 0, r2, c6, c0, 2		@ IFAR
+	stmia	r0!, {r1, r2}
+	cp15_secure_access r3
+	bx	lr
+
+/* void arch_ns_write_tpidruro(u32 value): the running guest's user read-only thread ID. */
+	.global arch_ns_write_tpidruro
+arch_ns_write_tpidruro:
+	cp15_ns_access r1, r2			@ r1 = SCR to restore
+	mcr	p15, 0, r0, c13, c0, 3
+	cp15_secure_access r1
+	bx	lr

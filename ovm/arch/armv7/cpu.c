@@ -4,6 +4,7 @@
 #include <arch/layout.h>
 #include <arch/mmu.h>
 #include <arch/periph.h>
+#include <arch/shim.h>
 #include <core/config.h>
 
 /*
@@ -12,8 +13,6 @@
  * gets an undefined instruction rather than another guest's registers.
  */
 #define NSACR_GUEST BIT(18)
-/* Private timers, global timer and SCU registers usable from non-secure, for every core. */
-#define SCU_SNSAC_ALL 0xfffu
 
 extern volatile u32 secondary_release_flag;
 extern char _start[];
@@ -22,7 +21,7 @@ void arch_platform_init(void)
 {
 	mmu_disable_loader_state();
 	mmu_build_table();
-	mmio_write32(SCU_BASE + SCU_SNSAC, SCU_SNSAC_ALL);
+	arch_core_timers_grant(0);
 	gic_dist_init(board.gic_lines);
 }
 
@@ -47,10 +46,10 @@ void arch_release_secondaries(void)
 	sev();
 }
 
-void arch_regs_init(struct arch_regs *regs, u32 entry, const u32 args[4])
+void arch_regs_init(struct arch_regs *regs, u32 entry, const u32 args[4], bool user)
 {
 	for (u32 i = 0; i < ARRAY_SIZE(regs->r); i++)
 		regs->r[i] = i < 4 ? args[i] : 0;
 	regs->pc = entry;
-	regs->cpsr = PSR_MODE_SVC | PSR_I | PSR_A;
+	regs->cpsr = user ? USER_UPCALL_CPSR : PSR_MODE_SVC | PSR_I | PSR_A;
 }

@@ -6,6 +6,8 @@
 #include <arch/cpu.h>
 #include <arch/gic.h>
 #include <arch/layout.h>
+#include <arch/pagetable.h>
+#include <arch/shim.h>
 #include <core/console.h>
 
 _Static_assert(SCR_GUEST == (SCR_NS | SCR_FIQ | SCR_AW), "layout.h");
@@ -16,14 +18,13 @@ _Static_assert(SCR_OVM == (SCR_GUEST & ~SCR_NS), "layout.h");
 #define PSR_E BIT(9)
 #define PSR_J BIT(24)
 #define PSR_IT_MASK ((0x3fu << 10) | (3u << 25))
-#define SCTLR_V BIT(13)
-#define SCTLR_EE BIT(25)
-#define SCTLR_TE BIT(30)
 #define HIGH_VECTORS 0xffff0000u
 #define VECTOR_IRQ 0x18
 
 u32 arch_ns_read_vbar(void);
 u32 arch_ns_read_sctlr(void);
+void arch_ns_read_fault_regs(u32 regs[4]);
+void arch_ns_write_tpidruro(u32 value);
 
 /* LR and SPSR of IRQ mode, written from the monitor (secure state only: see below). */
 static inline void irq_bank_write(u32 lr, u32 spsr)
@@ -41,6 +42,34 @@ static inline void irq_bank_write(u32 lr, u32 spsr)
 			 : "memory");
 }
 
+/* LR and SPSR of a mode the shim ran in: what the exception into it saved of the guest. */
+#define BANK_READ(mode)                                                            \
+	__asm__ volatile("cps #" #mode "\n\t"                                      \
+			 "mov %0, lr\n\t"                                          \
+			 "mrs %1, spsr\n\t"                                        \
+			 "cps #0x16"                                               \
+			 : "=r"(lr), "=r"(spsr))
+
+static void bank_read(u32 mode, u32 *lr_out, u32 *spsr_out)
+{
+	register u32 lr __asm__("r2");
+	register u32 spsr __asm__("r3");
+
+	switch (mode) {
+	case PSR_MODE_UND:
+		BANK_READ(0x1b);
+		break;
+	case PSR_MODE_SVC:
+		BANK_READ(0x13);
+		break;
+	default:
+		BANK_READ(0x17);
+		break;
+	}
+	*lr_out = lr;
+	*spsr_out = spsr;
+}
+
 static inline void enter_secure(void)
 {
 	write_scr(SCR_OVM);
@@ -54,7 +83,7 @@ static inline void leave_secure(void)
 }
 
 /* The same emulation, for the fast path, is in monitor.S. */
-void arch_inject_irq(struct arch_regs *regs)
+static void inject_irq_exception(struct arch_regs *regs)
 {
 	u32 sctlr = arch_ns_read_sctlr();
 	u32 vectors = (sctlr & SCTLR_V) ? HIGH_VECTORS : arch_ns_read_vbar();
@@ -69,6 +98,136 @@ void arch_inject_irq(struct arch_regs *regs)
 		cpsr |= PSR_E;
 	regs->cpsr = cpsr;
 	regs->pc = vectors + VECTOR_IRQ;
+}
+
+struct ovm_vcpu_area arch_upcall_unset = { .masked = 1 };
+
+/* Where the guest is, as its upcall returns there: bit 0 set in Thumb code. */
+static u32 return_address(const struct arch_regs *regs)
+{
+	return regs->pc | ((regs->cpsr & PSR_T) ? 1u : 0u);
+}
+
+static bool in_user_mode(const struct arch_regs *regs)
+{
+	return (regs->cpsr & PSR_MODE_MASK) == PSR_MODE_USR;
+}
+
+/* The same upcall, for the fast path, is in monitor.S. */
+void arch_inject_irq(struct arch_regs *regs, struct arch_upcall *up)
+{
+	if (!up->user) {
+		inject_irq_exception(regs);
+		return;
+	}
+	struct ovm_vcpu_area *area = up->area;
+	area->pc = return_address(regs);
+	area->cpsr = regs->cpsr;
+	area->masked = 1;
+	area->pending = 0;
+	regs->pc = up->irq_entry;
+	regs->cpsr = USER_UPCALL_CPSR;
+}
+
+/*
+ * Inside a Thumb IT block: the guest's upcall returns in user mode, which can
+ * restore its flags but not its IT state, so it is not interrupted there (a
+ * block is at most four instructions long).
+ */
+static bool in_it_block(const struct arch_regs *regs)
+{
+	return (regs->cpsr & PSR_IT_MASK) != 0;
+}
+
+bool arch_guest_irqs_masked(const struct arch_regs *regs, const struct arch_upcall *up)
+{
+	if (!up->user)
+		return (regs->cpsr & PSR_I) != 0;
+	/* At the shim's vector (an FIQ came before its SMC): the trap is handled first. */
+	return !in_user_mode(regs) || in_it_block(regs) || up->area->masked != 0;
+}
+
+bool arch_irq_wait(const struct arch_regs *regs, struct arch_upcall *up)
+{
+	if (!up->user || (in_user_mode(regs) && in_it_block(regs)))
+		return false;
+	up->area->pending = 1;
+	return true;
+}
+
+void arch_upcall_setup(struct arch_upcall *up, struct arch_context *ctx, u32 area, u32 irq_entry,
+		       u32 fault_entry)
+{
+	up->area = (struct ovm_vcpu_area *)(uintptr_t)area;
+	up->irq_entry = irq_entry;
+	up->fault_entry = fault_entry;
+	ctx->tpidruro = area;
+	arch_ns_write_tpidruro(area);
+}
+
+void arch_upcall_fault(struct arch_regs *regs, struct arch_upcall *up,
+		       const struct arch_fault *fault)
+{
+	struct ovm_vcpu_area *area = up->area;
+
+	area->fault_kind = fault->kind;
+	area->fault_pc = fault->pc | ((fault->cpsr & PSR_T) ? 1u : 0u);
+	area->fault_cpsr = fault->cpsr;
+	area->fault_addr = fault->addr;
+	area->fault_status = fault->status;
+	regs->pc = up->fault_entry;
+	regs->cpsr = USER_UPCALL_CPSR;
+}
+
+/* The shim's vector each exception enters, and the mode the CPU took it in. */
+static const struct {
+	u8 mode;
+	u8 fault;
+	/* How far past the exception's instruction LR points (ARM, Thumb). */
+	u8 lr_arm, lr_thumb;
+} shim_slots[SHIM_SLOTS] = {
+	[SHIM_SLOT_UNDEFINED] = { PSR_MODE_UND, OVM_FAULT_UNDEFINED, 4, 2 },
+	[SHIM_SLOT_SVC] = { PSR_MODE_SVC, 0, 0, 0 },
+	[SHIM_SLOT_PREFETCH_ABORT] = { PSR_MODE_ABT, OVM_FAULT_PREFETCH_ABORT, 4, 4 },
+	[SHIM_SLOT_DATA_ABORT] = { PSR_MODE_ABT, OVM_FAULT_DATA_ABORT, 8, 8 },
+};
+
+enum arch_trap arch_user_trap(struct arch_regs *regs, struct arch_fault *fault)
+{
+	/* The shim's SMC at vector `slot` returns to the next word. */
+	u32 offset = regs->pc - shim_vectors_va();
+	u32 slot = offset / 4 - 1;
+	u32 mode = regs->cpsr & PSR_MODE_MASK;
+
+	if (offset % 4 || slot >= SHIM_SLOTS || !shim_slots[slot].mode || shim_slots[slot].mode != mode)
+		return ARCH_TRAP_STRAY;
+	u32 lr, spsr;
+	bank_read(mode, &lr, &spsr);
+	if ((spsr & PSR_MODE_MASK) != PSR_MODE_USR)
+		return ARCH_TRAP_STRAY;
+	regs->cpsr = spsr;
+	if (slot == SHIM_SLOT_SVC) {
+		regs->pc = lr;
+		return ARCH_TRAP_HYPERCALL;
+	}
+	regs->pc = lr - ((spsr & PSR_T) ? shim_slots[slot].lr_thumb : shim_slots[slot].lr_arm);
+	u32 ns[4];
+	arch_ns_read_fault_regs(ns);
+	*fault = (struct arch_fault){
+		.kind = shim_slots[slot].fault,
+		.pc = regs->pc,
+		.cpsr = spsr,
+	};
+	if (slot == SHIM_SLOT_DATA_ABORT) {
+		fault->status = ns[0];
+		fault->addr = ns[1];
+	} else if (slot == SHIM_SLOT_PREFETCH_ABORT) {
+		fault->status = ns[2];
+		fault->addr = ns[3];
+	} else {
+		fault->addr = regs->pc;
+	}
+	return ARCH_TRAP_FAULT;
 }
 
 /* Every interrupt pending at this core's CPU interface, acknowledged in turn. */
@@ -88,7 +247,7 @@ struct arch_regs *arch_handle_smc(struct arch_regs *regs)
 {
 	enter_secure();
 	core_entry(cpu_id(), ENTRY_SMC);
-	hypercall_dispatch(regs);
+	core_smc(regs);
 	struct arch_regs *next = core_exit_hypercall();
 	leave_secure();
 	return next;
@@ -132,11 +291,6 @@ void arch_wait_for_interrupt(void)
 {
 	/* Wakes on a pending interrupt even though the monitor masks them. */
 	wfi();
-}
-
-bool arch_guest_irqs_masked(const struct arch_regs *regs)
-{
-	return (regs->cpsr & PSR_I) != 0;
 }
 
 extern void arch_world_enter(struct arch_regs *regs) __attribute__((noreturn));

@@ -1,12 +1,15 @@
 /*
  * GIC with the Security Extensions, AckCtl=0: group 0 is OVM's and arrives
- * as FIQ (to the monitor, SCR.FIQ=1); group 1 belongs to the guests and
- * arrives as IRQ in the non-secure world. Everything starts in group 1, OVM
- * claims what it handles.
+ * as FIQ (to the monitor, SCR.FIQ=1); group 1 belongs to supervisor-mode HRT
+ * guests and arrives as IRQ in the non-secure world. Every line starts in
+ * group 0 and disabled, so that the non-secure side can neither enable,
+ * target nor pend it; OVM claims what it routes and releases to group 1 only
+ * the lines a supervisor-mode HRT guest takes itself.
  */
 #include <arch/arch.h>
 #include <arch/cpu.h>
 #include <arch/gic.h>
+#include <arch/ovm_lines.h>
 #include <arch/periph.h>
 
 #define GICD_CTLR 0x000
@@ -45,7 +48,7 @@ void gic_dist_init(u32 lines)
 	for (u32 irq = 32; irq < lines; irq += 32) {
 		mmio_write32(GICD_BASE + GICD_ICENABLER + irq / 8, 0xffffffff);
 		mmio_write32(GICD_BASE + GICD_ICPENDR + irq / 8, 0xffffffff);
-		mmio_write32(GICD_BASE + GICD_IGROUPR + irq / 8, 0xffffffff);
+		mmio_write32(GICD_BASE + GICD_IGROUPR + irq / 8, 0);
 	}
 	for (u32 irq = 32; irq < lines; irq++)
 		set_priority(irq, GUEST_DEFAULT_PRIORITY);
@@ -56,7 +59,7 @@ void gic_cpu_init(void)
 {
 	/* SGIs and PPIs are banked per core: every core sets its own. */
 	mmio_write32(GICD_BASE + GICD_ICENABLER, 0xffffffff);
-	mmio_write32(GICD_BASE + GICD_IGROUPR, 0xffffffff);
+	mmio_write32(GICD_BASE + GICD_IGROUPR, 0);
 	for (u32 irq = 0; irq < 32; irq++)
 		set_priority(irq, GUEST_DEFAULT_PRIORITY);
 	mmio_write32(GICC_BASE + GICC_PMR, 0xff);
@@ -65,20 +68,30 @@ void gic_cpu_init(void)
 		     GICC_CTLR_ENABLE_GRP0 | GICC_CTLR_ENABLE_GRP1 | GICC_CTLR_FIQ_EN);
 }
 
-void gic_claim(u32 irq, u8 priority, u32 core)
+static void set_target(u32 irq, u32 core)
+{
+	if (irq < 32)
+		return;
+	u32 reg = GICD_BASE + GICD_ITARGETSR + (irq & ~3u);
+	u32 shift = (irq & 3u) * 8;
+	u32 v = mmio_read32(reg);
+	mmio_write32(reg, (v & ~(0xffu << shift)) | (BIT(core) << shift));
+}
+
+static void set_group1(u32 irq, bool group1)
 {
 	u32 bit = BIT(irq % 32);
 	u32 group = GICD_BASE + GICD_IGROUPR + (irq / 32) * 4;
 
+	mmio_write32(group, group1 ? mmio_read32(group) | bit : mmio_read32(group) & ~bit);
+}
+
+void gic_claim(u32 irq, u8 priority, u32 core)
+{
 	set_priority(irq, priority);
-	mmio_write32(group, mmio_read32(group) & ~bit);
-	if (irq >= 32) {
-		u32 reg = GICD_BASE + GICD_ITARGETSR + (irq & ~3u);
-		u32 shift = (irq & 3u) * 8;
-		u32 v = mmio_read32(reg);
-		mmio_write32(reg, (v & ~(0xffu << shift)) | (BIT(core) << shift));
-	}
-	mmio_write32(GICD_BASE + GICD_ISENABLER + (irq / 32) * 4, bit);
+	set_group1(irq, false);
+	set_target(irq, core);
+	mmio_write32(GICD_BASE + GICD_ISENABLER + (irq / 32) * 4, BIT(irq % 32));
 }
 
 void gic_unmask(u32 irq)
@@ -92,6 +105,13 @@ void gic_unmask(u32 irq)
 void arch_irq_claim(u32 irq, u32 core)
 {
 	gic_claim(irq, ROUTED_PRIORITY, core);
+}
+
+void arch_irq_release(u32 irq, u32 core)
+{
+	set_priority(irq, GUEST_DEFAULT_PRIORITY);
+	set_target(irq, core);
+	set_group1(irq, true);
 }
 
 void arch_irq_mask(u32 irq)
@@ -115,22 +135,21 @@ void arch_irq_fast_regs(u32 *gicc, u32 *gicd_icenabler)
  * answer, a VM registered): the receiver leaves its WFI and schedules again.
  * Group 0, at the event timer's priority.
  */
-#define SGI_KICK 8
 #define KICK_PRIORITY 0x40
 
 void arch_kick_init(void)
 {
-	gic_claim(SGI_KICK, KICK_PRIORITY, cpu_id());
+	gic_claim(OVM_LINE_KICK, KICK_PRIORITY, cpu_id());
 }
 
 void arch_kick(u32 core)
 {
 	dsb();
 	/* A secure write with NSATT=0 sends the SGI as group 0. */
-	mmio_write32(GICD_BASE + GICD_SGIR, (BIT(core) << 16) | SGI_KICK);
+	mmio_write32(GICD_BASE + GICD_SGIR, (BIT(core) << 16) | OVM_LINE_KICK);
 }
 
 u32 arch_kick_irq(void)
 {
-	return SGI_KICK;
+	return OVM_LINE_KICK;
 }

@@ -11,6 +11,9 @@
 #define GICC_IAR 0x0c
 #define GICC_EOIR 0x10
 #define PSR_I 0x80
+#define PSR_T 0x20
+/* Bits of the CPSR that are 0 in user mode outside a Thumb IT block: IT, mode[3:0]. */
+#define USER_OUTSIDE_IT 0x0600fc0f
 #define SCTLR_V (1 << 13)
 #define SCTLR_EE (1 << 25)
 #define SCTLR_TE (1 << 30)
@@ -102,6 +105,9 @@ mon_fiq:
 	ldr	r8, [r4, r7, lsl #2]		@ r8 = the line's target vCPU on this core
 	cmp	r8, sp
 	bne	fiq_other			@ another vCPU's (or OVM's own)
+	ldrb	r9, [sp, #VCPU_UPCALL_USER]
+	cmp	r9, #0
+	bne	fiq_user			@ a user-mode guest: an upcall
 	ldrd	r8, r9, [sp, #ARCH_REGS_PC]	@ r8 = guest pc, r9 = guest cpsr
 	tst	r9, #PSR_I
 	bne	fiq_slow			@ the guest masks IRQs: it waits in C's queue
@@ -129,6 +135,37 @@ mon_fiq:
 	orr	r9, r9, r3, lsr #16		@ E from SCTLR.EE
 	add	r8, r11, #0x18			@ r8 = the guest's IRQ vector
 	strd	r8, r9, [sp, #ARCH_REGS_PC]
+	pop	{r0-r12}
+	rfeia	sp!
+
+/*
+ * The same for a user-mode guest: an upcall (arch_inject_irq in C). Its mask is
+ * a word of its area; while it is set the line waits, and the guest is told so
+ * in the area's pending word, for it to call in (HC_IRQ_RESUME) when it clears
+ * its mask. C handles the rest: a frame not in user mode is at the shim's
+ * vector, about to trap; one inside a Thumb IT block cannot be resumed from
+ * user mode with its IT state, so the upcall waits until it is out of it.
+ */
+fiq_user:
+	ldr	r0, [sp, #VCPU_UPCALL_AREA]	@ r0 = the guest's area (before it has one: OVM's, masked)
+	ldrd	r8, r9, [sp, #ARCH_REGS_PC]	@ r8 = guest pc, r9 = guest cpsr
+	ldr	r1, =USER_OUTSIDE_IT		@ user mode is the one whose low four bits are 0
+	tst	r9, r1
+	bne	fiq_slow			@ not in user mode, or in an IT block
+	ldr	r1, [r0, #AREA_MASKED]		@ r1 = the guest's mask
+	pend_line sp
+	mov	r2, #1
+	cmp	r1, #0
+	strne	r2, [r0, #AREA_PENDING]		@ masked: it waits, and the guest knows
+	bne	fiq_resume
+	tst	r9, #PSR_T
+	orrne	r8, r8, #1			@ Thumb: bit 0 set, for the guest's return
+	strd	r8, r9, [r0, #AREA_PC]		@ where the guest was
+	str	r2, [r0, #AREA_MASKED]
+	ldr	r8, [sp, #VCPU_UPCALL_IRQ]	@ r8 = its interrupt entry, r9 = user mode there
+	mov	r9, #USER_UPCALL_CPSR
+	strd	r8, r9, [sp, #ARCH_REGS_PC]
+fiq_resume:
 	pop	{r0-r12}
 	rfeia	sp!
 

@@ -4,26 +4,27 @@
 /* Needs OVM's MMU on: exclusives are only defined on cacheable normal memory. */
 void spin_lock(spinlock_t *lock)
 {
-	u32 busy, failed;
+	u32 old, taken, failed;
 
+	/* Take a ticket: `next` is the word's upper half. */
 	do {
-		__asm__ volatile("ldrex %0, [%2]\n"
-				 "mov %1, #1\n"
-				 "teq %0, #0\n"
-				 "strexeq %1, %3, [%2]\n"
-				 : "=&r"(busy), "=&r"(failed)
-				 : "r"(&lock->locked), "r"(1)
+		__asm__ volatile("ldrex %0, [%3]\n"
+				 "add %1, %0, #0x10000\n"
+				 "strex %2, %1, [%3]\n"
+				 : "=&r"(old), "=&r"(taken), "=&r"(failed)
+				 : "r"(lock)
 				 : "cc", "memory");
-		if (failed)
-			wfe();
 	} while (failed);
+	u16 ticket = (u16)(old >> 16);
+	while (lock->owner != ticket)
+		wfe();
 	dmb();
 }
 
 void spin_unlock(spinlock_t *lock)
 {
 	dmb();
-	lock->locked = 0;
+	lock->owner = (u16)(lock->owner + 1);
 	dsb();
 	sev();
 }

@@ -31,9 +31,14 @@ void uart_init(u32 base, u32 clock_hz, u32 baud)
 	mmio_write32(base + UART_CR, CR_TXRES | CR_RXRES | CR_TXEN | CR_RXEN);
 }
 
+bool uart_tx_ready(u32 base)
+{
+	return !(mmio_read32(base + UART_SR) & SR_TXFULL);
+}
+
 void uart_putc(u32 base, char c)
 {
-	while (mmio_read32(base + UART_SR) & SR_TXFULL)
+	while (!uart_tx_ready(base))
 		;
 	mmio_write32(base + UART_FIFO, (u8)c);
 }

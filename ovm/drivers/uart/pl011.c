@@ -26,9 +26,14 @@ void uart_init(u32 base, u32 clock_hz, u32 baud)
 	mmio_write32(base + UART_CR, CR_UARTEN_TXE_RXE);
 }
 
+bool uart_tx_ready(u32 base)
+{
+	return !(mmio_read32(base + UART_FR) & FR_TXFF);
+}
+
 void uart_putc(u32 base, char c)
 {
-	while (mmio_read32(base + UART_FR) & FR_TXFF)
+	while (!uart_tx_ready(base))
 		;
 	mmio_write32(base + UART_DR, (u8)c);
 }

@@ -31,7 +31,8 @@
 #define IDLE_WAKE_US 1000
 
 static const char *const level_names[] = { "HRT", "SRT", "NRT" };
-static const char *const state_names[] = { "running", "runnable", "waiting", "blocked" };
+static const char *const state_names[] = { "running", "runnable", "waiting", "blocked",
+					   "throttled", "halted" };
 
 static struct ovm_info info;
 static struct ovm_vm_request request;
@@ -222,12 +223,14 @@ static void cmd_info(void)
 	for (u32 i = 0; i < vcpu_count; i++) {
 		const struct ovm_info_vcpu *v = &info.vcpus[i];
 		if (v->state < ARRAY_SIZE(state_names))
-			gprintf("host: vcpu index=%u vm=%u id=%u core=%u state=%s jobs=%u misses=%u\n",
-			    i, v->vm, v->id, v->core, state_names[v->state], v->jobs_done,
-			    v->misses);
+			gprintf("host: vcpu index=%u vm=%u id=%u core=%u state=%s jobs=%u misses=%u "
+				"overruns=%u\n",
+				i, v->vm, v->id, v->core, state_names[v->state], v->jobs_done,
+				v->misses, v->overruns);
 		else
-			gprintf("host: vcpu index=%u vm=%u id=%u core=%u state=%u jobs=%u misses=%u\n",
-			    i, v->vm, v->id, v->core, v->state, v->jobs_done, v->misses);
+			gprintf("host: vcpu index=%u vm=%u id=%u core=%u state=%u jobs=%u misses=%u "
+				"overruns=%u\n",
+				i, v->vm, v->id, v->core, v->state, v->jobs_done, v->misses, v->overruns);
 	}
 	gprintf("host: info ok vms=%u vcpus=%u\n", info.vm_count, info.vcpu_count);
 }

@@ -1,8 +1,9 @@
 /*
  * HRT: a control loop driven by its core's private timer. OVM has handed
- * the core over: the timer's interrupt is a group-1 line that this guest
- * takes and ends at the GIC itself, so no OVM instruction lies on its path,
- * and OVM takes no tick here. The guest counts OVM's entries on its core to
+ * the core over and takes no tick here. In supervisor mode (`privilege:
+ * kernel`) the timer's interrupt is a group-1 line that this guest takes and
+ * ends at the GIC itself, so no OVM instruction lies on its path; in user
+ * mode it comes as OVM's upcall. The guest counts OVM's entries on its core to
  * show it.
  * Arguments: period in us (default 100), periods per report (default 1000).
  * The latency of each of the first 1,000 periods (timer ticks from expiry to
@@ -20,15 +21,8 @@ static u32 latency_min = 0xffffffffu, latency_max;
 /* Kept in RAM during the loop and printed after it, so the loop makes no hypercall. */
 static u32 latency_samples[MAX_SAMPLES];
 
-void guest_irq(void)
+static void timer_expired(u32 count)
 {
-	u32 count = mmio_read(platform.periph_base + PTIMER_BASE + TIMER_COUNTER);
-	u32 iar = mmio_read(platform.periph_base + GICC_IAR);
-
-	mmio_write(platform.periph_base + PTIMER_BASE + TIMER_ISR, 1);
-	mmio_write(platform.periph_base + GICC_EOIR, iar);
-	if ((iar & 0x3ff) != IRQ_PRIVATE_TIMER)
-		return;
 	/* Ticks since expiry: the counter reloaded at expiry and has counted down since. */
 	u32 latency = timer_load - count;
 	if (latency < latency_min)
@@ -38,6 +32,19 @@ void guest_irq(void)
 	if (periods < MAX_SAMPLES)
 		latency_samples[periods] = latency;
 	periods++;
+}
+
+void guest_irq(void)
+{
+	u32 count = core_timer_read(PTIMER_BASE, TIMER_COUNTER);
+
+	for (u32 id; (id = irq_next()) != OVM_IRQ_NONE;) {
+		if (id == IRQ_PRIVATE_TIMER) {
+			core_timer_write(PTIMER_BASE, TIMER_ISR, 1);
+			timer_expired(count);
+		}
+		irq_end(id);
+	}
 }
 
 /*
@@ -70,15 +77,12 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 period_us, u32 report_every)
 	gprintf("control loop on core %u, period %u us; host-only info -> %d\n", core, period_us,
 		host_only.status);
 
-	u32 periph = platform.periph_base;
 	timer_load = (u32)us_to_ticks(period_us) - 1;
-	mmio_write(periph + GICC_PMR, 0xf0);
-	mmio_write(periph + GICC_CTLR, 1);
-	mmio_write(periph + GICD_ISENABLER0, BIT(IRQ_PRIVATE_TIMER));
-	mmio_write(periph + PTIMER_BASE + TIMER_LOAD, timer_load);
+	irq_line_enable(IRQ_PRIVATE_TIMER);
+	core_timer_write(PTIMER_BASE, TIMER_LOAD, timer_load);
 
 	struct hc_result before = core_stats(core);
-	mmio_write(periph + PTIMER_BASE + TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
+	core_timer_write(PTIMER_BASE, TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
 	irqs_on();
 	wait_periods(report_every);
 	struct hc_result after = core_stats(core);

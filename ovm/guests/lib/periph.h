@@ -11,6 +11,8 @@
 #define GICC_PMR 0x104
 #define GICC_IAR 0x10c
 #define GICC_EOIR 0x110
+/* An IAR id at or above this: nothing to acknowledge. */
+#define GIC_SPURIOUS 1022
 #define GICD_CTLR 0x1000
 #define GICD_ISENABLER0 0x1100
 

@@ -3,20 +3,21 @@
 
 void probe_start(struct latency_probe *probe, u32 timer_offset, u32 period_us, u32 wanted)
 {
-	probe->timer = platform.periph_base + timer_offset;
+	probe->timer = timer_offset;
+	probe->counter = platform.periph_base + timer_offset + TIMER_COUNTER;
 	probe->load = (u32)us_to_ticks(period_us) - 1;
 	probe->wanted = wanted < PROBE_MAX_SAMPLES ? wanted : PROBE_MAX_SAMPLES;
 	probe->taken = 0;
-	mmio_write(probe->timer + TIMER_CONTROL, 0);
-	mmio_write(probe->timer + TIMER_ISR, 1);
-	mmio_write(probe->timer + TIMER_LOAD, probe->load);
+	core_timer_write(probe->timer, TIMER_CONTROL, 0);
+	core_timer_write(probe->timer, TIMER_ISR, 1);
+	core_timer_write(probe->timer, TIMER_LOAD, probe->load);
 	if (!probe->one_at_a_time)
-		mmio_write(probe->timer + TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
+		core_timer_write(probe->timer, TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
 }
 
 void probe_keep(struct latency_probe *probe, u32 ticks)
 {
-	mmio_write(probe->timer + TIMER_ISR, 1);
+	core_timer_write(probe->timer, TIMER_ISR, 1);
 	if (probe->taken < probe->wanted)
 		probe->samples[probe->taken++] = ticks;
 	if (probe->taken == probe->wanted || probe->one_at_a_time)
@@ -25,14 +26,14 @@ void probe_keep(struct latency_probe *probe, u32 ticks)
 
 void probe_stop(struct latency_probe *probe)
 {
-	mmio_write(probe->timer + TIMER_CONTROL, 0);
-	mmio_write(probe->timer + TIMER_ISR, 1);
+	core_timer_write(probe->timer, TIMER_CONTROL, 0);
+	core_timer_write(probe->timer, TIMER_ISR, 1);
 }
 
 void probe_rearm(struct latency_probe *probe)
 {
 	if (probe->taken < probe->wanted)
-		mmio_write(probe->timer + TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
+		core_timer_write(probe->timer, TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
 }
 
 bool probe_done(const struct latency_probe *probe)

@@ -14,7 +14,8 @@
 #define PROBE_MAX_SAMPLES 1000
 
 struct latency_probe {
-	u32 timer;	/* the timer's registers: periph_base + PTIMER_BASE or WDT_BASE */
+	u32 timer;	/* which of the core's timers: PTIMER_BASE or WDT_BASE */
+	u32 counter;	/* its counter's address, read directly in either mode */
 	u32 load;	/* its reload value, in ticks */
 	u32 wanted;	/* samples to take, at most PROBE_MAX_SAMPLES */
 	bool one_at_a_time;	/* stop the timer at each sample; probe_rearm restarts it */
@@ -29,7 +30,7 @@ struct latency_probe {
  */
 static inline u32 probe_ticks_since_expiry(const struct latency_probe *probe)
 {
-	return probe->load - mmio_read(probe->timer + TIMER_COUNTER) + 1;
+	return probe->load - mmio_read(probe->counter) + 1;
 }
 
 /*

@@ -2,7 +2,7 @@
  * NRT: the management guest (the host) and a throughput load. It lists
  * OVM's VMs, vCPUs and cores with the host-only `info` hypercall, then
  * counts loop iterations and reports its progress once per second of time
- * (and lists again every minute),
+ * (and lists again every minute, or as often as its argument says),
  * taking whatever the SRT guests leave of the core.
  */
 #include "guest.h"
@@ -33,8 +33,8 @@ void guest_irq(void)
 		if (id == OVM_IRQ_NONE)
 			return;
 		if (id == IRQ_WATCHDOG) {
-			u32 latency = wdt_load - mmio_read(platform.periph_base + WDT_BASE + TIMER_COUNTER);
-			mmio_write(platform.periph_base + WDT_BASE + TIMER_ISR, 1);
+			u32 latency = wdt_load - core_timer_read(WDT_BASE, TIMER_COUNTER);
+			core_timer_write(WDT_BASE, TIMER_ISR, 1);
 			wdt_taken++;
 			wdt_immediate += latency < us_to_ticks(IMMEDIATE_US);
 			if (latency > wdt_latency_max)
@@ -54,15 +54,14 @@ void guest_irq(void)
  */
 static void check_interrupts(void)
 {
-	u32 periph = platform.periph_base;
 	vtimer_at = now_ticks() + us_to_ticks(3000);
 	hypercall(HC_VTIMER_SET, (u32)vtimer_at, (u32)(vtimer_at >> 32), 0);
 	wdt_load = (u32)us_to_ticks(WDT_PERIOD_US) - 1;
-	mmio_write(periph + WDT_BASE + TIMER_LOAD, wdt_load);
-	mmio_write(periph + WDT_BASE + TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
+	core_timer_write(WDT_BASE, TIMER_LOAD, wdt_load);
+	core_timer_write(WDT_BASE, TIMER_CONTROL, TIMER_ENABLE_AUTO_IRQ);
 	while (wdt_taken < WDT_INTERRUPTS || !vtimer_taken)
 		;
-	mmio_write(periph + WDT_BASE + TIMER_CONTROL, 0);
+	core_timer_write(WDT_BASE, TIMER_CONTROL, 0);
 	gprintf("routed irq %u: %u taken, %u at once, %u after waiting for dispatch "
 		"(longest %u us); virtual timer fired %u time(s), %u us late\n",
 		IRQ_WATCHDOG, wdt_taken, wdt_immediate, wdt_taken - wdt_immediate,
@@ -70,7 +69,8 @@ static void check_interrupts(void)
 }
 
 static const char *const levels[] = { "HRT", "SRT", "NRT" };
-static const char *const states[] = { "running", "runnable", "waiting", "blocked" };
+static const char *const states[] = { "running", "runnable", "waiting", "blocked", "throttled",
+				      "halted" };
 
 static void print_info(void)
 {
@@ -87,9 +87,10 @@ static void print_info(void)
 	}
 	for (u32 i = 0; i < info.vcpu_count; i++) {
 		const struct ovm_info_vcpu *v = &info.vcpus[i];
-		gprintf("info: vcpu %u vm %u.%u core %u %s misses %u jobs %u rt %u/%u/%u us\n", i,
-			v->vm, v->id, v->core, states[v->state], v->misses, v->jobs_done,
-			v->deadline_us, v->period_us, v->budget_us);
+		gprintf("info: vcpu %u vm %u.%u core %u %s misses %u jobs %u rt %u/%u/%u us "
+			"overruns %u\n",
+			i, v->vm, v->id, v->core, states[v->state], v->misses, v->jobs_done,
+			v->deadline_us, v->period_us, v->budget_us, v->overruns);
 	}
 	for (u32 c = 0; c < info.core_count; c++) {
 		const struct ovm_info_core *core = &info.cores[c];
@@ -99,12 +100,14 @@ static void print_info(void)
 	}
 }
 
-/* Argument 0: if not 0, run the interrupt check that many ms after start-up. */
-void guest_main(u32 vcpu_id, u32 vcpu_count, u32 check_irqs_after_ms, u32 arg1)
+/* Argument 0: if not 0, run the interrupt check that many ms after start-up. Argument 1:
+ * seconds between lists (default 60). */
+void guest_main(u32 vcpu_id, u32 vcpu_count, u32 check_irqs_after_ms, u32 info_every_s)
 {
 	(void)vcpu_id;
 	(void)vcpu_count;
-	(void)arg1;
+	if (!info_every_s)
+		info_every_s = 60;
 	platform_init();
 	irqs_on();
 
@@ -129,7 +132,7 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 check_irqs_after_ms, u32 arg1)
 		if ((iterations & 0xfff) || now_ticks() < next)
 			continue;
 		gprintf("progress %u: %u iterations in the last second\n", report, iterations);
-		if (report % 60 == 0)
+		if (report % info_every_s == 0)
 			print_info();
 		report++;
 		iterations = 0;

@@ -1,20 +1,24 @@
 /*
  * OVM's hypercall ABI, shared by OVM and paravirtual guests.
- * A guest issues `smc #0` with r0 = index into OVM's handler table and
- * arguments in r1-r3; OVM returns a status in r0 (OVM_OK or a negative
- * error) and results in r1-r3. Every other register is preserved.
- * Times are in microseconds unless named ticks (the global timer's count,
- * which guests may read themselves).
+ * A guest in user mode (every SRT and NRT VM, an HRT VM with `privilege:
+ * user`) issues `svc #0`, which OVM's shim passes on; a guest in supervisor
+ * mode (an HRT VM with `privilege: kernel`) issues `smc #0`. Either way r0 =
+ * index into OVM's handler table and arguments in r1-r3; OVM returns a status
+ * in r0 (OVM_OK or a negative error) and results in r1-r3. Every other
+ * register is preserved. Times are in microseconds unless named ticks (the
+ * global timer's count, which guests may read themselves).
  */
 #ifndef OVM_HYPERCALL_H
 #define OVM_HYPERCALL_H
 
-#define OVM_ABI_VERSION 3
+#define OVM_ABI_VERSION 4
 
 enum ovm_hypercall {
 	/* r1 = value; returns r1 = value + 1 and r2 = OVM_ABI_VERSION. */
 	HC_PING = 0,
-	/* r1 = address, r2 = length (at most HC_CONSOLE_MAX) of text in the caller's memory. */
+	/* r1 = address, r2 = length (at most HC_CONSOLE_MAX) of text in the caller's memory:
+	 * queued whole in the VM's share of the console, as the console device's bytes are,
+	 * or OVM_E_AGAIN with nothing queued while the VM is over its share (try again). */
 	HC_CONSOLE_WRITE = 1,
 	/* Returns r1 = VM id, r2 = vCPU id within the VM, r3 = physical core. */
 	HC_VCPU_INFO = 2,
@@ -31,8 +35,11 @@ enum ovm_hypercall {
 	/* r1, r2 = low, high word of an absolute global-timer tick count at which
 	 * OVM_VIRQ_TIMER fires; 0, 0 cancels. */
 	HC_VTIMER_SET = 7,
-	/* Returns r1 = deadline misses so far, r2 = jobs completed, r3 = ticks between the
-	 * last missed deadline and its detection. */
+	/* r1 = OVM_RT_MISSES: returns r1 = deadline misses so far, r2 = jobs completed,
+	 * r3 = ticks between the last missed deadline and its detection.
+	 * r1 = OVM_RT_BUDGET: returns r1 = overruns (jobs throttled for using up their budget
+	 * before their deadline), r2 = budget used by the current job so far (ticks), r3 = 1
+	 * while throttled. */
 	HC_RT_STATUS = 8,
 	/* r1 = core; returns r1, r2, r3 = OVM entries on that core by SMC, FIQ, IRQ. */
 	HC_CORE_STATS = 9,
@@ -59,8 +66,50 @@ enum ovm_hypercall {
 	 * memory: build and start a VM from one of the run-time images built into OVM, with
 	 * the build tooling's checks and admission control. Returns r1 = the new VM's id. */
 	HC_REGISTER = 16,
+	/* User-mode guests. r1 = address of this vCPU's struct ovm_vcpu_area, r2 = the entry
+	 * OVM upcalls for a virtual interrupt, r3 = the entry it upcalls for a fault (0: none,
+	 * the vCPU is halted at its first fault), all word-aligned in the caller's memory.
+	 * OVM then sets TPIDRURO to r1, so the guest finds its area there. Until then the
+	 * vCPU takes no interrupt and a fault halts it. OVM_E_PERM from a supervisor-mode
+	 * guest. */
+	HC_UPCALL_SETUP = 17,
+	/* After clearing ovm_vcpu_area.masked with .pending set: the waiting interrupt is
+	 * upcalled on the way back. */
+	HC_IRQ_RESUME = 18,
+	/* r1 = a chunk of OVM's own code and the VMs' translation tables; returns r1 = 1 if
+	 * it is as at boot, 0 if not, and r2 = the number of chunks. OVM_E_INVAL past them. */
+	HC_SELF_CHECK = 19,
 	HC_COUNT
 };
+
+/* HC_RT_STATUS's r1. */
+#define OVM_RT_MISSES 0
+#define OVM_RT_BUDGET 1
+
+/*
+ * A user-mode vCPU's page of state shared with OVM (HC_UPCALL_SETUP). Interrupts
+ * reach the guest as upcalls: OVM saves where the guest was in pc and cpsr, sets
+ * masked and resumes the guest at its interrupt entry, every register as it was.
+ * The entry returns there and clears masked itself; if OVM has set pending
+ * meanwhile (an interrupt came while masked), it then calls HC_IRQ_RESUME. A fault
+ * (undefined instruction, aborts) is upcalled to the fault entry whatever masked
+ * says, with fault_* filled. The pc fields have bit 0 set for Thumb code.
+ */
+struct ovm_vcpu_area {
+	unsigned int masked; /* guest: nonzero masks virtual interrupts */
+	unsigned int pending; /* OVM: an interrupt waits for the guest to unmask */
+	unsigned int pc;
+	unsigned int cpsr;
+	unsigned int fault_kind; /* OVM_FAULT_* */
+	unsigned int fault_pc;
+	unsigned int fault_cpsr;
+	unsigned int fault_addr; /* DFAR (data abort) or IFAR (prefetch abort) */
+	unsigned int fault_status; /* DFSR or IFSR */
+};
+
+#define OVM_FAULT_UNDEFINED 1
+#define OVM_FAULT_PREFETCH_ABORT 3
+#define OVM_FAULT_DATA_ABORT 4
 
 #define HC_CONSOLE_MAX 256
 
@@ -104,6 +153,16 @@ enum ovm_hypercall {
 #define OVM_HOSTDEV_SCRATCH 0x4
 #define OVM_HOSTDEV_ACCUM 0x8
 #define OVM_HOSTDEV_MAGIC 0x54534f48u
+/* OVM proxy for a core's own timers: the private timer and the watchdog (in timer mode
+ * only) of the caller's core, with the hardware's register layout. Writes go to the
+ * hardware after OVM's checks; reads may also be made directly, since user-mode guests
+ * may read (never write) the page of the private region that holds them. */
+#define OVM_IO_PTIMER 0xfff02000u
+#define OVM_IO_WATCHDOG 0xfff03000u
+#define OVM_TIMER_LOAD 0x0
+#define OVM_TIMER_COUNTER 0x4
+#define OVM_TIMER_CONTROL 0x8
+#define OVM_TIMER_ISR 0xc
 /* Every virtual device is one 4 KiB page of registers. */
 #define OVM_IO_DEVICE_SIZE 0x1000u
 
@@ -111,6 +170,8 @@ enum ovm_hypercall {
 #define OVM_IO_GRANT_CONSOLE 0x1u
 #define OVM_IO_GRANT_TIMER 0x2u
 #define OVM_IO_GRANT_HOSTDEV 0x4u
+#define OVM_IO_GRANT_PTIMER 0x8u
+#define OVM_IO_GRANT_WATCHDOG 0x10u
 
 /* In HC_READ_IO's r1: the request is a write. */
 #define OVM_IO_REQ_WRITE 0x80000000u
@@ -159,12 +220,16 @@ struct ovm_vm_request {
 #define OVM_INFO_MAX_VCPUS 32
 #define OVM_INFO_MAX_CORES 4
 
-/* BLOCKED: waiting for the host's answer to an input/output. */
+/* BLOCKED: waiting for the host's answer to an input/output. THROTTLED: an SRT job that
+ * used up its budget, until its next release. HALTED: stopped by OVM for good (a fault
+ * with no fault entry). */
 enum ovm_vcpu_state {
 	OVM_VCPU_RUNNING = 0,
 	OVM_VCPU_RUNNABLE = 1,
 	OVM_VCPU_WAITING = 2,
 	OVM_VCPU_BLOCKED = 3,
+	OVM_VCPU_THROTTLED = 4,
+	OVM_VCPU_HALTED = 5,
 };
 
 struct ovm_info_vm {
@@ -189,6 +254,7 @@ struct ovm_info_vcpu {
 	unsigned int deadline_us;
 	unsigned int period_us;
 	unsigned int budget_us;
+	unsigned int overruns;
 };
 
 struct ovm_info_core {

@@ -15,13 +15,20 @@
 #define OVM_MAX_DEVICE_SECTIONS 4
 /* The longest SRT period, in us, and so the longest anything in the scheduler may be. */
 #define OVM_MAX_PERIOD_US 10000000
-/* Bytes of console output OVM queues per VM (OVM proxy). */
-#define OVM_CONSOLE_QUEUE 256
+/* Bytes of console output OVM queues per VM (OVM proxy): a few whole lines. */
+#define OVM_CONSOLE_QUEUE 1024
 
 enum rt_level {
 	LEVEL_HRT = 0,
 	LEVEL_SRT = 1,
 	LEVEL_NRT = 2,
+};
+
+/* Where a VM's guest runs: non-secure user mode under OVM's shim (isolated), or
+ * supervisor mode, owning its MMU (trusted: an HRT VM that chose `privilege: kernel`). */
+enum privilege {
+	PRIVILEGE_USER = 0,
+	PRIVILEGE_KERNEL = 1,
 };
 
 struct board_desc {
@@ -105,6 +112,7 @@ struct vm_config {
 	const char *name;
 	const char *guest;
 	enum rt_level level;
+	enum privilege privilege;
 	/* Bit n set: a vCPU of this VM runs on physical core n. */
 	u32 core_mask;
 	u32 mem_base;

@@ -20,9 +20,4 @@ s32 io_take_request(u32 *vcpu_and_kind, u32 *addr, u32 *value);
 /* HC_WRITE_IO: answer the request the host took from vCPU `index`. */
 s32 io_answer(u32 index, u32 result, u32 status);
 
-/* Send what the console's sharing allows by now; cheap when nothing is due. */
-void console_proxy_service(u64 now);
-/* When the console next has something to send (a round boundary), or SCHED_NEVER. */
-u64 console_proxy_next(void);
-
 #endif

@@ -4,6 +4,14 @@
  * are dispatched earliest-deadline-first; NRT vCPUs run when no SRT job is
  * pending and share the core by least run time.
  *
+ * Budgets are hard reservations: each period an SRT vCPU may run for its
+ * budget. A job that has used it up is throttled (off the run queue) until
+ * its next period, counted as an overrun; its deadline then passes as a miss.
+ * Admission promises each reservation its budget every period, so one vCPU
+ * overrunning can never make another miss (a constant-bandwidth server would
+ * also keep that promise, but moves deadlines, which the deadline figures
+ * here count against the guest's own).
+ *
  * Pure logic: time is a number of timer ticks handed in by the caller, and
  * nothing here touches hardware, so the same file is built for the host and
  * tested from pytest (testcases/core).
@@ -54,7 +62,12 @@ struct sched_entity {
 	u64 abs_deadline;
 	/* Time on the core so far: NRT fair share and statistics. */
 	u64 runtime;
+	/* Time on the core in the current period (SRT): it may not exceed the budget. */
+	u64 used;
 	u64 dispatched_at;
+	/* Used up its budget: waits for its next period (`release`), its deadline still due. */
+	bool throttled;
+	u32 overruns;
 	u32 jobs_done;
 	u32 misses;
 	u64 last_miss_deadline;
@@ -104,7 +117,11 @@ bool sched_unblock(struct runqueue *rq, struct sched_entity *se);
 void sched_update(struct runqueue *rq, u64 now);
 /* The entity to run from now, or NULL to idle; becomes rq->current. */
 struct sched_entity *sched_pick(struct runqueue *rq, u64 now);
-/* The next time the queues change by themselves (a release or a deadline). */
+/* The next time the queues change by themselves (a release, a deadline, the running
+ * SRT job's budget running out, a slice end). */
 u64 sched_next_event(const struct runqueue *rq);
+/* When the running SRT job's budget runs out (SCHED_NEVER if no SRT job runs): a
+ * ticking core looks then too, so that no job runs past its budget. */
+u64 sched_budget_event(const struct runqueue *rq);
 
 #endif

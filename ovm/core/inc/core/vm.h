@@ -16,7 +16,6 @@ struct vm {
 	const struct vm_config *config;
 	u32 id;
 	u32 vcpu_count;
-	bool console_at_line_start;
 	bool registered;
 };
 
@@ -46,6 +45,7 @@ struct vcpu {
 	struct arch_regs regs;
 	struct virq virq;
 	struct irq_lines *lines;
+	struct arch_upcall upcall;
 	struct arch_context ctx;
 	struct sched_entity se;
 	struct vm *vm;
@@ -54,6 +54,10 @@ struct vcpu {
 	/* Absolute tick of the vCPU's virtual timer; 0 when off. */
 	u64 vtimer;
 	u32 hypercalls;
+	/* Faults of a user-mode guest upcalled to its fault entry. */
+	u32 faults;
+	/* Stopped for good: off the queues, never dispatched again. */
+	bool halted;
 	struct io_request io;
 	/* Set (under the core's lock) when the host answered: the owning core raises OVM_VIRQ_IO. */
 	bool io_answered;
@@ -73,6 +77,8 @@ struct cpu {
 	u32 entries[ENTRY_KINDS];
 	/* OVM takes timer events here: every core but an HRT-occupied one. */
 	bool ticking;
+	/* No vCPU yet: it serves the console while it waits for one. */
+	volatile bool idle;
 	/* A hypercall changed this core's queues or timers: schedule before returning. */
 	bool resched;
 	u64 tick;
@@ -94,11 +100,15 @@ void vms_hold(bool hold);
 /* After changing a core's queues or a vCPU's timer: make that core schedule again
  * (this one on its way out of the hypercall, another by an SGI). */
 void core_kick(u32 core);
+/* A guest's console line waits for a round: make sure a core will serve it. */
+void core_console_waiting(void);
 /* When a job declared now is released: now, or the next tick when OVM ticks. */
 u64 core_release_time(struct cpu *cpu);
 /* First entry on a core: hand an HRT core over for good, start scheduling on the others. */
 __attribute__((noreturn)) void core_start(u32 core);
 struct cpu *this_cpu(void);
+/* Stop a vCPU for good (a fault it has no entry for): off its core's queues; says why. */
+void vcpu_halt(struct vcpu *vcpu, const char *why, u32 where);
 
 static inline struct vcpu *vcpu_of_regs(struct arch_regs *regs)
 {

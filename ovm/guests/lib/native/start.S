@@ -41,3 +41,9 @@ _start:
 park:
 	wfi
 	b	park
+
+	.section .data
+	/* A native program runs in the secure world's SVC: it is never in user mode. */
+	.global guest_in_user_mode
+guest_in_user_mode:
+	.word	0

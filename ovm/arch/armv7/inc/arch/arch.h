@@ -15,9 +15,11 @@ void arch_cpu_init(u32 core);
 /* Boot core: let the other cores leave their wait in boot.S. */
 void arch_release_secondaries(void);
 
-/* Non-secure SVC, IRQs masked until the guest unmasks them, FIQs (OVM's) open;
- * r0-r3 = the guest's entry arguments. */
-void arch_regs_init(struct arch_regs *regs, u32 entry, const u32 args[4]);
+/* Where a vCPU starts, r0-r3 = the guest's entry arguments, FIQs (OVM's) open. A
+ * user-mode guest starts in non-secure USR with IRQs masked for good (its interrupts
+ * are upcalls); a supervisor-mode guest in non-secure SVC with IRQs masked until it
+ * unmasks them. */
+void arch_regs_init(struct arch_regs *regs, u32 entry, const u32 args[4], bool user);
 /* Make memory OVM wrote visible to a guest that runs with its caches off. */
 void arch_dcache_clean_range(u32 addr, u32 size);
 
@@ -35,7 +37,36 @@ struct guest_mapping {
 	u32 device_pages;
 };
 struct guest_mapping arch_guest_map(u32 vm, const struct vm_config *config);
-void arch_context_use_table(struct arch_context *ctx, u32 vm);
+/* The VM's table and, for a user-mode guest, the rest of the non-secure CP15 state OVM
+ * keeps for it (the shim's vectors, caches and MMU on), which it cannot change. */
+void arch_context_use_table(struct arch_context *ctx, u32 vm, bool user);
+/* Boot core, before any VM is mapped: the shim, user-mode guests' non-secure vectors. */
+void arch_shim_init(void);
+/* Where OVM's own code and the VMs' tables lie, for HC_SELF_CHECK: part `index`
+ * (0..), false past the last. */
+bool arch_integrity_part(u32 index, u32 *base, u32 *size);
+
+/*
+ * A user-mode vCPU's traps (supervisor call, undefined instruction, aborts) reach
+ * OVM through its shim by SMC. arch_user_trap says which it was and rewrites the
+ * frame to the user state it came from: after the SVC, or at the faulting
+ * instruction, whose details go to `fault`.
+ */
+enum arch_trap { ARCH_TRAP_HYPERCALL, ARCH_TRAP_FAULT, ARCH_TRAP_STRAY };
+struct arch_fault {
+	u32 kind; /* OVM_FAULT_* */
+	u32 pc;
+	u32 cpsr;
+	u32 addr;
+	u32 status;
+};
+enum arch_trap arch_user_trap(struct arch_regs *regs, struct arch_fault *fault);
+/* HC_UPCALL_SETUP, its arguments checked: also the guest's TPIDRURO, live and in ctx. */
+void arch_upcall_setup(struct arch_upcall *up, struct arch_context *ctx, u32 area, u32 irq_entry,
+		       u32 fault_entry);
+/* Resume the guest at its fault entry with the fault in its area. */
+void arch_upcall_fault(struct arch_regs *regs, struct arch_upcall *up,
+		       const struct arch_fault *fault);
 
 /* Time: the global timer's counter, and this core's one-shot event on its comparator. */
 void arch_time_init(void);
@@ -49,8 +80,10 @@ bool arch_event_timer_fired(void);
 void arch_event_timer_ack(void);
 u32 arch_event_timer_irq(void);
 
-/* Interrupt lines: OVM's (group 0, FIQ to the monitor) or left to a guest (group 1). */
+/* Interrupt lines are OVM's (group 0, FIQ to the monitor), disabled until claimed for a
+ * vCPU or released to a supervisor-mode HRT guest (group 1, for it to enable). */
 void arch_irq_claim(u32 irq, u32 core);
+void arch_irq_release(u32 irq, u32 core);
 void arch_irq_mask(u32 irq);
 void arch_irq_unmask(u32 irq);
 /* Take every interrupt pending at this core's GIC interface, for a core that idles. */
@@ -65,16 +98,33 @@ u32 arch_kick_irq(void);
 /* The GIC addresses the monitor's FIQ fast path uses (core/irq.h). */
 void arch_irq_fast_regs(u32 *gicc, u32 *gicd_icenabler);
 
-/* Emulate an IRQ exception into the running guest (its banked registers are live). */
-void arch_inject_irq(struct arch_regs *regs);
-bool arch_guest_irqs_masked(const struct arch_regs *regs);
+/* Deliver a virtual interrupt to the running guest (its banked registers are live):
+ * an emulated IRQ exception, or an upcall. */
+void arch_inject_irq(struct arch_regs *regs, struct arch_upcall *up);
+bool arch_guest_irqs_masked(const struct arch_regs *regs, const struct arch_upcall *up);
+/* The guest masks interrupts now and one waits: true if the guest calls in by itself
+ * when it can take it (a user-mode guest, told in its area); false if OVM must look
+ * again later (a supervisor-mode guest, which unmasks with no call). */
+bool arch_irq_wait(const struct arch_regs *regs, struct arch_upcall *up);
+
+/* The non-secure side's access to the private region (the SCU's SNSAC, which QEMU does
+ * not model): a core's private timer and watchdog only on `cores` (where a guest reads
+ * them itself), the global timer on every core (user-mode guests' tables map it
+ * read-only, for the time), the SCU never. */
+void arch_core_timers_grant(u32 cores);
+/* OVM proxy for this core's private timer or watchdog (in timer mode only): false for a
+ * register or value OVM refuses. */
+enum arch_core_timer { ARCH_PRIVATE_TIMER, ARCH_WATCHDOG };
+bool arch_core_timer_access(enum arch_core_timer timer, u32 reg, bool write, u32 value,
+			    u32 *result);
 
 __attribute__((noreturn)) void arch_enter_guest(struct arch_regs *regs);
 
 /* The core's side of the world switch (core/entry.c). */
 enum entry_kind { ENTRY_SMC, ENTRY_FIQ, ENTRY_IRQ, ENTRY_KINDS };
 void core_entry(u32 core, enum entry_kind kind);
-void hypercall_dispatch(struct arch_regs *regs);
+/* An SMC: a supervisor-mode guest's hypercall, or a user-mode guest's trap via its shim. */
+void core_smc(struct arch_regs *regs);
 void irq_dispatch(u32 irq);
 /* The frame to resume: the same vCPU or the one the scheduler picked. */
 struct arch_regs *core_exit(void);

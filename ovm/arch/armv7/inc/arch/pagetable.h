@@ -36,8 +36,20 @@
 #define SMALL_PAGE BIT(1)
 #define SMALL_PAGE_B BIT(2)
 #define SMALL_PAGE_AP_RW (3u << 4)
+#define SMALL_PAGE_C BIT(3)
+#define SMALL_PAGE_AP_USER_RO (2u << 4)
+#define SMALL_PAGE_AP_PL1_ONLY (1u << 4)
+#define SMALL_PAGE_TEX(x) ((u32)(x) << 6)
+#define SMALL_PAGE_APX BIT(9)
+#define SMALL_PAGE_S BIT(10)
 /* Shareable device memory (TEX=0, C=0, B=1), read/write at PL0 and PL1, never executed. */
 #define DEVICE_SMALL_PAGE (SMALL_PAGE | SMALL_PAGE_XN | SMALL_PAGE_B | SMALL_PAGE_AP_RW)
+/* The same, writable at PL1 only and read-only at PL0. */
+#define DEVICE_SMALL_PAGE_USER_RO (SMALL_PAGE | SMALL_PAGE_XN | SMALL_PAGE_B | SMALL_PAGE_AP_USER_RO)
+/* Normal write-back memory, read-only at PL1, no access at PL0: the shim's code. */
+#define SHIM_SMALL_PAGE                                                                    \
+	(SMALL_PAGE | SMALL_PAGE_B | SMALL_PAGE_C | SMALL_PAGE_TEX(1) | SMALL_PAGE_S |     \
+	 SMALL_PAGE_APX | SMALL_PAGE_AP_PL1_ONLY)
 
 /* Inner and outer write-back write-allocate, shareable table walks (as Linux sets for SMP). */
 #define TTBR_WALK_ATTRS 0x6au
@@ -46,6 +58,9 @@
 #define SCTLR_C BIT(2)
 #define SCTLR_Z BIT(11)
 #define SCTLR_I BIT(12)
+#define SCTLR_V BIT(13)
+#define SCTLR_EE BIT(25)
+#define SCTLR_TE BIT(30)
 #define SCTLR_CACHED_MMU (SCTLR_M | SCTLR_C | SCTLR_I | SCTLR_Z)
 
 #endif

@@ -2,6 +2,7 @@
 #define ARCH_REGS_H
 
 #include <lib/types.h>
+#include <ovm/hypercall.h>
 
 /*
  * What the monitor vectors save of the interrupted non-secure world: the
@@ -38,5 +39,25 @@ struct arch_context {
 
 /* The words context.S moves, one instruction (or register of a list) each. */
 _Static_assert(sizeof(struct arch_context) == 40 * 4, "context.S layout");
+
+/*
+ * How OVM reaches a vCPU's guest with interrupts and faults. A supervisor-mode
+ * guest takes them at its own vectors (OVM emulates the IRQ exception). A
+ * user-mode guest gets upcalls: OVM resumes it at the entries it registered
+ * (HC_UPCALL_SETUP), with its state in its struct ovm_vcpu_area. monitor.S's
+ * FIQ fast path reads these fields (asm_defs.c).
+ */
+struct arch_upcall {
+	/* The guest runs in non-secure user mode under OVM's shim. */
+	u8 user;
+	/* OVM's pointer to the guest's area (inside its grant); until the guest sets one
+	 * up, arch_upcall_unset, OVM's own, which masks interrupts for good. */
+	struct ovm_vcpu_area *area;
+	u32 irq_entry;
+	/* 0: a fault halts the vCPU. */
+	u32 fault_entry;
+};
+
+extern struct ovm_vcpu_area arch_upcall_unset;
 
 #endif
