@@ -74,6 +74,11 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         "hrt", scenario="eval-hrt",
         done={"probe": r"^\[hrt\] latency probe: done$"},
     ),
+    # The same probe isolated (privilege: user): its line through OVM's upcall.
+    Experiment(
+        "hrt_user", scenario="eval-hrt-user",
+        done={"probe": r"^\[hrt\] latency probe: done$"},
+    ),
     Experiment(
         "shared", scenario="eval-shared",
         done={"srt": r"^\[srt\] SRT probe: done$", "nrt": r"^\[nrt\] NRT probe: done$"},

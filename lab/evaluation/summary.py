@@ -76,7 +76,10 @@ def build_summary(
         **sections,
         "method": {
             "irq_latency": "core's private timer (watchdog in timer mode for NRT) in auto-reload "
-                           "mode; the handler's first act reads its counter: ticks since expiry",
+                           "mode; the handler's first act reads its counter: ticks since expiry. "
+                           "HRT: privilege kernel, the line straight to the guest's vector; "
+                           "HRT_user: the same probe at privilege user, the line taken by OVM "
+                           "and upcalled, the counter read through the read-only private page",
             "context_switch_ovm": "SRT vm_exit -> NRT: the SRT's last global-timer read before "
                                   "its vm_exit to the NRT's first read after it (ovm); NRT -> "
                                   "SRT at the SRT's release (ovm_preempt)",

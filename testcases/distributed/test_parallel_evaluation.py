@@ -38,7 +38,7 @@ def test_the_evaluation_spread_over_two_places_merges_into_one_summary(loopback_
     assert set(summary["places"]["provenance"]) == {"vboard-1", "vboard-2"}
     # the figures are complete: every level's 1,000 samples, both switch directions, both
     # deadline experiments
-    for level in ("native", "HRT", "SRT", "NRT"):
+    for level in ("native", "HRT", "HRT_user", "SRT", "NRT"):
         assert summary["irq_latency_ns"][level]["n"] == 1000
     assert summary["context_switch_ns"]["ovm"]["n"] == 1000
     assert summary["deadline"]["schedulable"] == {"periods": 10000, "misses": 0, "handler_runs": 0}

@@ -56,7 +56,7 @@ def test_summary_json_has_the_agreed_keys_and_says_where_it_came_from(evaluation
     for key in ("board", "timing", "icount_shift", "commit"):
         assert key in written
     assert written["timing"] in ("icount", "real")
-    for level in ("native", "HRT", "SRT", "NRT"):
+    for level in ("native", "HRT", "HRT_user", "SRT", "NRT"):
         assert set(written["irq_latency_ns"][level]) >= {"n", "min", "mean", "max", "p99"}
         assert written["irq_latency_ns"][level]["n"] == 1000
     for kind in ("ovm",):
@@ -69,10 +69,10 @@ def test_summary_json_has_the_agreed_keys_and_says_where_it_came_from(evaluation
     assert set(written["console_sharing"]["quiet"]) >= {"max_delay_ns", "bound_ns", "throttled"}
     assert set(written["console_sharing"]["chatty"]) >= {"lines", "throttled"}
     assert written["method"]["io_cost"] and written["method"]["console_sharing"]
-    for name in ("native", "hrt", "shared", "schedulable", "overload", "io_passthrough",
-                 "io_proxy"):
+    for name in ("native", "hrt", "hrt_user", "shared", "schedulable", "overload",
+                 "io_passthrough", "io_proxy"):
         assert (out / f"{name}.log").stat().st_size > 0
-    for name in ("native", "hrt", "shared", "io_passthrough", "io_proxy"):
+    for name in ("native", "hrt", "hrt_user", "shared", "io_passthrough", "io_proxy"):
         assert "@ovm1 E " in (out / f"{name}.log").read_text()
 
 
@@ -156,6 +156,20 @@ def test_hrt_latency_distribution_equals_native(evaluation):
     assert summary["irq_latency_ns"]["HRT"] == summary["irq_latency_ns"]["native"]
 
 
+# privilege: user puts OVM on the HRT's path (FIQ to the monitor, the upcall through the
+# shim); nothing else runs on its core, so every sample is that one path, within the
+# forwarding bound of the SRT and NRT paths.
+@pytest.mark.qemu
+def test_hrt_in_user_mode_is_one_exact_figure_within_the_forwarding_bound(summary):
+    latency = summary["irq_latency_ns"]
+    user = latency["HRT_user"]
+    assert user["n"] == 1000
+    assert user["min"] == user["max"]
+    assert user["min"] > latency["HRT"]["max"]
+    added = _instructions(summary, user["max"] - latency["native"]["min"])
+    assert added <= FORWARDING_BOUND_INSTRUCTIONS
+
+
 # SRT: its timer always expires inside its own job, so (nearly) every sample is the
 # forwarding path; the few above it (under 1%, a handful of instructions) are where QEMU's
 # icount let the expiry land, and change with the binary's layout: bound up to p99.
@@ -196,7 +210,7 @@ def test_every_result_is_stamped_icount_with_its_shift(summary):
     assert summary["board_kind"] == "qemu"
     assert summary["timing"] == "icount"
     assert summary["icount_shift"] == 4
-    assert {"native", "hrt", "shared", "schedulable", "overload", "io_passthrough",
+    assert {"native", "hrt", "hrt_user", "shared", "schedulable", "overload", "io_passthrough",
             "io_proxy"} <= set(summary["builds"])
     assert set(summary["builds"].values()) == {summary["commit"]}
 

@@ -115,4 +115,4 @@ def test_every_query_runs_and_finds_the_data(influxd: Any, tmp_path: Path) -> No
             frame = client.query(_fill_in(query, start, end))
             assert not frame.empty, (where, query)
         levels = client.query(_fill_in(dict(variable_queries())["level"], start, end))
-        assert set(levels["value"]) == {"native", "HRT", "SRT", "NRT"}
+        assert set(levels["value"]) == {"native", "HRT", "HRT_user", "SRT", "NRT"}

@@ -53,6 +53,7 @@ START_NS = 1_790_000_000_000_000_000  # a fixed instant: runs are an hour apart 
 GROUPS = [
     ("irq_latency", "native", "native-latency", "native", "native", "native", 0, 300),
     ("irq_latency", "HRT", "eval-hrt", "hrt", "hrt", "HRT", 1, 300),
+    ("irq_latency", "HRT_user", "eval-hrt-user", "hrt_user", "hrt", "HRT_user", 1, 300),
     ("irq_latency", "SRT", "eval-shared", "shared", "srt", "SRT", 0, 300),
     ("irq_latency", "NRT", "eval-shared", "shared", "nrt", "NRT", 0, 300),
     ("irq_deferred", "NRT", "eval-shared", "shared", "nrt", "NRT", 0, 45),

@@ -33,8 +33,8 @@ FULL = RunInfo("20261127T000000-full", STARTED_NS, "qemu-vexpress-a9", "qemu", "
 # A board run: real time, no HRT level, no Linux baseline, no deadline experiments.
 PARTIAL = RunInfo("20261127T010000-partial", STARTED_NS + 3_600 * 10**9, "zc702", "zc702",
                   "real", None, "abc123def456", "pytest")
-LATENCY = ["irq_latency/native", "irq_latency/HRT", "irq_latency/SRT", "irq_latency/NRT",
-           "irq_deferred/NRT"]
+LATENCY = ["irq_latency/native", "irq_latency/HRT", "irq_latency/HRT_user", "irq_latency/SRT",
+           "irq_latency/NRT", "irq_deferred/NRT"]
 SWITCHES = ["context_switch/ovm", "context_switch/ovm_preempt", "context_switch/linux"]
 IO = ["io_cost/passthrough", "io_cost/ovm_proxy", "io_cost/host_proxy"]
 STATS = ("min", "p50", "p99", "p99.9", "max", "mean", "stdev")
@@ -55,6 +55,7 @@ def synthetic_values(seed: int = 7) -> dict[str, np.ndarray]:
     return {
         "irq_latency/native": np.full(1000, 200.0),
         "irq_latency/HRT": np.where(rng.random(1000) < 0.01, 210.0, 200.0),
+        "irq_latency/HRT_user": np.full(1000, 960.0),
         "irq_latency/SRT": np.append(rng.integers(107, 108, 999, endpoint=True) * 10.0, 1080.0),
         "irq_latency/NRT": np.concatenate([np.full(940, 1110.0), tail]),
         "irq_deferred/NRT": rng.integers(3139, 32508, 445, endpoint=True) * 10.0,
@@ -72,6 +73,7 @@ def synthetic_values(seed: int = 7) -> dict[str, np.ndarray]:
 
 WHERE = {  # series -> (vm, level, core)
     "irq_latency/native": ("native", "native", 0), "irq_latency/HRT": ("hrt", "HRT", 1),
+    "irq_latency/HRT_user": ("hrt", "HRT_user", 1),
     "irq_latency/SRT": ("srt", "SRT", 0), "irq_latency/NRT": ("nrt", "NRT", 0),
     "irq_deferred/NRT": ("nrt", "NRT", 0), "context_switch/ovm": ("srt>nrt", "SRT>NRT", 0),
     "context_switch/ovm_preempt": ("nrt>srt", "NRT>SRT", 0),
@@ -346,8 +348,8 @@ def test_progress_line_per_plot(store: ResultStore, tmp_path: Path) -> None:
     path = render_run_report(store, PARTIAL.run_id, tmp_path, progress=lines.append)
     assert path == tmp_path / f"report-{PARTIAL.run_id}.html" and path.exists()
     started = [line for line in lines if "plotting" in line]
-    assert len(started) == 5  # native, SRT, NRT, NRT deferred, switches
-    assert "irq_latency/SRT" in started[1]
+    assert len(started) == 6  # native, HRT user, SRT, NRT, NRT deferred, switches
+    assert "irq_latency/HRT_user" in started[1] and "irq_latency/SRT" in started[2]
 
 
 def test_large_times_read_in_us_or_ms() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,7 @@ from lab.results.trend import (
 BASE_SUMMARY = {
     "irq_latency_ns": {level: {"n": 1000, "min": low, "mean": low, "max": high, "p99": high}
                        for level, low, high in (("native", 200.0, 200.0), ("HRT", 200.0, 200.0),
-                                                ("SRT", 1070.0, 1080.0), ("NRT", 1110.0, 22240.0))},
+                                                ("HRT_user", 960.0, 960.0), ("SRT", 1070.0, 1080.0), ("NRT", 1110.0, 22240.0))},
     "irq_deferred_ns": {"NRT": {"n": 462, "max": 325080.0}},
     "context_switch_ns": {"ovm": {"mean": 11364.6, "max": 33950.0},
                           "ovm_preempt": {"mean": 10960.3}},
@@ -144,7 +146,7 @@ def test_worst_case_series_and_missing_figures(store) -> None:
     _store_run(store, 1, partial)
     frame = figures_frame(store)
     worst = worst_case_series(frame)
-    assert list(worst.columns) == ["native", "HRT", "SRT", "NRT"]
+    assert list(worst.columns) == ["native", "HRT", "HRT_user", "SRT", "NRT"]
     assert worst["SRT"].tolist() == [1080.0, 1080.0]
     assert pd.isna(worst["NRT"].iloc[1])
     assert pd.isna(run_figures(partial)["irq_latency_ns.NRT.max"])
@@ -202,10 +204,7 @@ def test_trend_limits_show_a_change_on_a_linear_axis() -> None:
     assert y_limits(np.array([0.0, 0.0]), integer=True) == (-1.0, 1.0)
 
 
-def _nightly(store: ResultStore, out: Path) -> "subprocess.CompletedProcess[str]":
-    import subprocess
-    import sys
-
+def _nightly(store: ResultStore, out: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lab.nightly", "--no-run", "--store", str(store.path),
          "--out", str(out)],
@@ -227,5 +226,5 @@ def test_nightly_exits_0_on_identical_runs_and_1_naming_the_regression(store, tm
     newest = _store_run(store, 4, worse, commit="hrt0bad")
     flagged = _nightly(store, tmp_path / "flagged")
     assert flagged.returncode == 1
-    line = next(l for l in flagged.stdout.splitlines() if l.startswith("REGRESSION"))
+    line = next(text for text in flagged.stdout.splitlines() if text.startswith("REGRESSION"))
     assert "irq_latency_ns.HRT.max" in line and newest.run_id in line and "hrt0bad" in line
