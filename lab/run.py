@@ -111,10 +111,10 @@ def _run(args: argparse.Namespace, placement: Placement, out: Path) -> None:
     print(f"\nOVM {banner.version} on {banner.board} ({provenance.board_kind}, "
           f"timing={provenance.timing}, commit {provenance.commit}), "
           f"scenario {banner.scenario}, cores up {banner.cores_up}/{banner.cores}")
-    print(f"{'core':>4}  {'guest':<8} {'mode at call':<12} {'round trips':<12} "
+    print(f"{'core':>4}  {'guest':<8} {'mode at call':<13} {'round trips':<12} "
           f"{'bad calls (index/addr/size)':<28} {'memory (own/below/0)':<22} {'timer FIQs'}")
     for e in evidence:
-        print(f"{e.core:>4}  {e.vm:<8} {'NS ' + e.guest_mode_name:<12} "
+        print(f"{e.core:>4}  {e.vm:<8} {'NS ' + e.guest_mode_name:<13} "
               f"{f'{e.round_trips_ok}/{e.round_trips}':<12} "
               f"{f'{e.bad_index_status}/{e.out_of_grant_status}/{e.oversized_status}':<28} "
               f"{f'{e.own_memory}/{e.memory_below}/{e.address_zero}':<22} "
