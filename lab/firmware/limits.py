@@ -14,6 +14,8 @@ HYPERCALL_H = _OVM / "include" / "ovm" / "hypercall.h"
 ADMISSION_H = _OVM / "core" / "inc" / "core" / "admission.h"
 # The interrupt lines OVM keeps for itself.
 OVM_LINES_H = _OVM / "arch" / "armv7" / "inc" / "arch" / "ovm_lines.h"
+# OVM's non-secure area: where the shim's page lies in it.
+NS_AREA_H = _OVM / "arch" / "armv7" / "inc" / "arch" / "ns_area.h"
 
 _NUMBER = r"-?(?:0x[0-9a-fA-F]+|\d+)"
 
