@@ -20,12 +20,12 @@ from lab.firmware.layout import BuildLayout
 from lab.firmware.limits import NS_AREA_H, c_define
 from lab.firmware.loader import load_board, load_scenario
 from lab.paths import OVM_DIR, REPO_ROOT, REPORTS_OUT, default_lg_env, shown
-from lab.profiling.capture import Capture, CaptureError, capture
+from lab.profiling.capture import CaptureError, capture
 from lab.profiling.paths import PATHS
 from lab.profiling.report import NoVisits, profile, table
 from lab.profiling.symbols import Symbols
 from lab.profiling.trace import TraceError, instructions, visits
-from lab.target.provenance import git_commit, icount_shift
+from lab.target.provenance import Provenance, git_commit, icount_shift
 from lab.target.qemu_command import QemuMachine
 
 QEMU_BOARD = "qemu-vexpress-a9"
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[profile] {chosen.name}: {chosen.description}", flush=True)
         print(f"[profile] booting {scenario} with one instruction per block; tracing "
               f"{args.instructions:,} instructions after {chosen.start!r}", flush=True)
-        run: Capture = capture(machine, layout.ovm_elf, out, chosen.start, args.instructions)
+        run = capture(machine, layout.ovm_elf, out, chosen.start, args.instructions)
         print(f"[profile] traced {run.traced_bytes / 1e6:.0f} MB; cutting it into visits",
               flush=True)
         with run.trace.open("rb") as lines:
@@ -80,16 +80,17 @@ def main(argv: list[str] | None = None) -> int:
             (out / "trace.log").unlink(missing_ok=True)
 
     shift = icount_shift(" ".join(machine.extra_args))
-    provenance = {"board": QEMU_BOARD, "board_kind": "qemu",
-                  "timing": "icount" if shift is not None else "real", "icount_shift": shift,
-                  "commit": git_commit(REPO_ROOT), "scenario": scenario}
-    heading = (f"profile of {chosen.name} on {QEMU_BOARD} (qemu, timing={provenance['timing']}"
-               f"{f', shift={shift}' if shift is not None else ''}, commit {provenance['commit']}),"
+    provenance = Provenance(board=QEMU_BOARD, board_kind="qemu",
+                            timing="icount" if shift is not None else "real",
+                            icount_shift=shift, commit=git_commit(REPO_ROOT))
+    heading = (f"profile of {chosen.name} on {QEMU_BOARD} (qemu, timing={provenance.timing}"
+               f"{f', shift={shift}' if shift is not None else ''}, commit {provenance.commit}),"
                f" scenario {scenario}")
     text = table(result, heading)
     print(text, end="")
     (out / "profile.txt").write_text(text)
-    (out / "profile.json").write_text(json.dumps(result.as_dict(provenance), indent=2) + "\n")
+    record = result.as_dict({**provenance.as_dict(), "scenario": scenario})
+    (out / "profile.json").write_text(json.dumps(record, indent=2) + "\n")
     (out / "console.log").write_text(run.console)
     print(f"[profile] kept {shown(out)}/profile.txt, profile.json and console.log")
     return OK

@@ -41,9 +41,9 @@ class ConfigError(Exception):
     def __init__(self, file: Path, key: str | None, message: str) -> None:
         self.file = file
         self.key = key
-        self.message = message
-        parts = [display_path(file)] + ([key] if key else []) + [message]
-        super().__init__(_shorten_runs(": ".join(parts)))
+        self.message = _shorten_runs(message)
+        parts = [display_path(file)] + ([key] if key else []) + [self.message]
+        super().__init__(": ".join(parts))
 
 
 class BuildError(Exception):

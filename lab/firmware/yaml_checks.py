@@ -55,14 +55,13 @@ class _StrictLoader(yaml.SafeLoader):
             seen.add(key)
         return super().construct_mapping(node, deep)
 
-
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         """Python refuses to read an integer of more than 4,300 digits: say so, where."""
         try:
             return int(super().construct_yaml_int(node))
         except ValueError:
             raise yaml.constructor.ConstructorError(
-                None, None, f"integer {shorten(str(node.value))} is too long to be a number",
+                None, None, f"integer {node.value} is too long to be a number",
                 node.start_mark) from None
 
 
@@ -140,7 +139,7 @@ def integer(value: object, at: At, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise at.error(f"expected an integer, got {describe(value)}")
     if not low <= value <= high:
-        raise at.error(f"{shorten(str(value))} is out of range {low}..{high}")
+        raise at.error(f"{value} is out of range {low}..{high}")
     return value
 
 
@@ -148,7 +147,7 @@ def address(value: object, at: At, alignment: int = 1) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise at.error(f"expected an address (integer), got {describe(value)}")
     if not 0 <= value <= U32_MAX:
-        raise at.error(f"{shorten(hex(value))} is not a 32-bit address")
+        raise at.error(f"{value:#x} is not a 32-bit address")
     _check_alignment(value, at, alignment)
     return value
 

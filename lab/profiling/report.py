@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +41,7 @@ class Profile:
         }
 
 
-def profile(path: str, visits: Iterable[Visit], takes: Any) -> Profile:
+def profile(path: str, visits: Iterable[Visit], takes: Callable[[Visit], bool]) -> Profile:
     chosen: list[Visit] = []
     others = 0
     for visit in visits:
