@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what OVM Lab needs on a Debian machine and skips what is there:
 # Debian packages (cross compilers, QEMU, gdb, InfluxDB), Debian's armhf
-# Linux kernel and busybox for the Linux baseline (build/linux-armhf/), then a
-# Python venv with the packages of pyproject.toml. Safe to run again and
+# Linux kernel and busybox for the Linux baseline (build/linux-armhf/), rt-tests
+# for the Linux host's user side (build/linux-armhf/rt-tests/), then a Python
+# venv with the packages of pyproject.toml. Safe to run again and
 # again; `make` runs it before every target that needs it.
 set -euo pipefail
 
@@ -82,6 +83,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Makes apt know Debian's armhf packages, with lists as fresh as root allows;
+# once per run, however many of the downloads below need it.
+armhf_lists_ready=
+armhf_lists() {
+  [ -n "$armhf_lists_ready" ] && return
+  if ! dpkg --print-foreign-architectures | grep -qx armhf; then
+    find_root "Debian's armhf packages are not enabled" "dpkg --add-architecture armhf" "apt-get update"
+    say "adding the Debian architecture armhf"
+    "${as_root[@]}" dpkg --add-architecture armhf
+    apt_update
+  elif try_root; then
+    apt_update
+  else
+    say "no root for apt-get update: going on with the package lists as they are"
+  fi
+  armhf_lists_ready=1
+}
+
 # The Linux baseline boots Debian's own armmp kernel on QEMU's vexpress-a9
 # with a busybox initramfs. The files are taken out of Debian's armhf
 # packages (apt-get download, dpkg-deb -x), not installed: this machine is
@@ -94,16 +113,7 @@ have_linux() {
 }
 if ! have_linux; then
   say "fetching Debian's armhf kernel and busybox into build/linux-armhf"
-  if ! dpkg --print-foreign-architectures | grep -qx armhf; then
-    find_root "Debian's armhf packages are not enabled" "dpkg --add-architecture armhf" "apt-get update"
-    say "adding the Debian architecture armhf"
-    "${as_root[@]}" dpkg --add-architecture armhf
-    apt_update
-  elif try_root; then
-    apt_update
-  else
-    say "no root for apt-get update: going on with the package lists as they are"
-  fi
+  armhf_lists
   kernel=$(apt-cache depends linux-image-armmp:armhf |
     sed -n 's/^ *Depends: linux-image-\([^:]*-armmp\)\(:armhf\)\{0,1\}$/\1/p' | head -n 1)
   if [ -z "$kernel" ]; then
@@ -135,6 +145,50 @@ if ! have_linux; then
   rm -rf "$tmp"
   trap - EXIT
   say "build/linux-armhf: vmlinuz-$kernel, vexpress-v2p-ca9.dtb, busybox"
+fi
+
+# The Linux host's user side (lab/linux): rt-tests' cyclictest (with --json)
+# and hackbench, unpacked from Debian's armhf packages like the kernel, with
+# the one library they need that the cross C library (libc6-armhf-cross, the
+# sysroot /usr/arm-linux-gnueabihf/lib) lacks: libnuma. Their C library and
+# loader come from that sysroot; lab/linux/userland.py resolves every NEEDED
+# entry and symbol version against the two when it builds the initramfs.
+# (rt-tests' python3 dependency is for hwlatdetect, which is not used.)
+rt_dir="$linux_dir/rt-tests"
+rt_packages=(rt-tests:armhf libnuma1:armhf)
+have_rt_tests() {
+  [ -f "$rt_dir/VERSION" ] && [ -x "$rt_dir/usr/bin/cyclictest" ] &&
+    [ -x "$rt_dir/usr/bin/hackbench" ] && compgen -G "$rt_dir/usr/lib/arm-linux-gnueabihf/libnuma.so.1*" >/dev/null
+}
+if ! have_rt_tests; then
+  say "fetching Debian's armhf rt-tests into build/linux-armhf/rt-tests"
+  armhf_lists
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  # For apt's download user, as above.
+  if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+  say "downloading ${rt_packages[*]}"
+  (cd "$tmp" && apt-get download -qq "${rt_packages[@]}")
+  # Unpacked beside the final place and moved there whole, so that a failed
+  # run leaves nothing that have_rt_tests would take for complete.
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
+  if [ ! -x "$tmp/root/usr/bin/cyclictest" ] || [ ! -x "$tmp/root/usr/bin/hackbench" ]; then
+    say "the downloaded packages lack usr/bin/cyclictest or usr/bin/hackbench"
+    exit 1
+  fi
+  {
+    for pkg in "${rt_packages[@]}"; do
+      name=${pkg%:*}
+      echo "$name=$pkg $(dpkg-deb -f "$tmp/${name}"_*.deb Version)"
+    done
+    echo "libc=libc6-armhf-cross $(dpkg-query -W -f='${Version}' libc6-armhf-cross) (the sysroot's C library and loader)"
+  } >"$tmp/root/VERSION"
+  mkdir -p "$linux_dir"
+  rm -rf "$rt_dir"
+  mv "$tmp/root" "$rt_dir"
+  rm -rf "$tmp"
+  trap - EXIT
+  say "build/linux-armhf/rt-tests: $(tr '\n' ' ' <"$rt_dir/VERSION")"
 fi
 
 if [ ! -x "$venv/bin/python" ]; then

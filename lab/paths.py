@@ -15,6 +15,8 @@ ENV_DIR = REPO_ROOT / "env"
 QEMU_ENV = ENV_DIR / "qemu.yaml"
 REPORTS_OUT = REPO_ROOT / "reports" / "out"
 STORE_DIR = REPO_ROOT / "reports" / "store"
+# Debian's armhf kernel, busybox and rt-tests (env/setup.sh), and what the lab builds for them.
+LINUX_DIR = REPO_ROOT / "build" / "linux-armhf"
 
 
 LAB_ENV = ENV_DIR / "zc702-remote.yaml"

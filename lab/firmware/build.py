@@ -12,8 +12,10 @@ from .buildid import build_id
 from .codegen import render, write_changed
 from .errors import BuildError
 from .layout import BuildLayout
-from .loader import load_board, load_scenario
+from .linux_vm import LinuxImage, prepare
+from .loader import load_board, load_scenario, scenario_file
 from .size import SizeRow, size_report, write_json
+from .yaml_checks import At
 
 # Lines of make's output kept in a BuildError: enough for the first compiler error
 # and its context, without burying it.
@@ -70,10 +72,19 @@ def build(
         print(f"[firmware] board={board.name} scenario={scenario.name}: {step}", flush=True)
 
     # Each image: (name, guest program, load address). A run-time image is built like
-    # a VM's guest, linked at the memory reserved for it, under runtime_<guest>.
-    images = [(vm.name, vm.guest, vm.mem_base) for vm in scenario.vms] + [
+    # a VM's guest, linked at the memory reserved for it, under runtime_<guest>. A Linux
+    # VM's kernel is not built here.
+    images = [(vm.name, vm.guest, vm.mem_base) for vm in scenario.vms if vm.linux is None] + [
         (image.name, image.guest, image.memory.base) for image in scenario.runtime
     ]
+    linux_images: dict[str, LinuxImage] = {}
+    vms_at = At(scenario_file(ovm_root, scenario.name)).field("vms")
+    for index, vm in enumerate(scenario.vms):
+        if vm.linux is not None:
+            progress(f"device tree and initramfs for Linux VM {vm.name}")
+            initramfs = vm.linux.initramfs or host_initramfs(repo_root)
+            linux_images[vm.name] = prepare(vm, board, layout.root / "linux", vms_at.item(index),
+                                            initramfs)
 
     progress("generating config")
     files = render(
@@ -81,6 +92,7 @@ def build(
         scenario,
         guest_bins={name: layout.guest_bin(name) for name, _, _ in images},
         build_id=build_id(repo_root),
+        linux_images=linux_images,
     )
     write_changed(layout.gen_dir, files)
 
@@ -112,6 +124,13 @@ def build(
     return BuildResult(
         elf=layout.ovm_elf, bin=layout.ovm_bin, size_json=layout.size_json, sizes=tuple(rows)
     )
+
+
+def host_initramfs(repo_root: Path) -> Path:
+    """The lab's host initramfs (busybox, rt-tests, the VFP check), built when needed."""
+    from lab.linux.initramfs import build_host_initramfs
+
+    return build_host_initramfs(repo_root / "build" / "linux-armhf")
 
 
 def expect_outputs(command: Sequence[str], outputs: Sequence[Path]) -> None:

@@ -24,6 +24,7 @@ from .limits import (
     OVM_LINES_H,
     c_define,
 )
+from .linux_vm import board_linux, check_placement, linux_kernel
 from .memory_plan import RuntimeImageRequest, VmRequest, place_all
 from .model import (
     MIB,
@@ -81,9 +82,11 @@ _BOARD_KEYS = (
     "name", "description", "cpu", "cores", "ram", "ovm", "periph_base", "gic_lines",
     "private_timer_hz", "console", "secondary_release",
 )
-_VM_KEYS = ("name", "guest", "level", "cores", "memory")
-_VM_OPTIONAL_KEYS = ("realtime", "irqs", "host", "args", "devices", "io", "privilege")
-_BOARD_OPTIONAL_KEYS = ("devices", "trustzone")
+_VM_KEYS = ("name", "level", "cores", "memory")
+# A VM runs a guest program (`guest`) or a Linux kernel (`linux`), one of the two.
+_VM_OPTIONAL_KEYS = ("guest", "linux", "realtime", "irqs", "host", "args", "devices", "io",
+                     "privilege", "fpu")
+_BOARD_OPTIONAL_KEYS = ("devices", "trustzone", "linux")
 _TRUSTZONE_KEYS = ("controller", "secure_ddr_granules")
 _TRUSTZONE_OPTIONAL_KEYS = ("controls", "secure_only")
 CONTROL_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
@@ -165,6 +168,7 @@ def load_board(root: Path, name: str) -> Board:
         ),
         devices=devices,
         trustzone=trustzone,
+        linux=board_linux(doc["linux"], at.field("linux")) if "linux" in doc else None,
     )
 
 
@@ -250,6 +254,13 @@ def load_scenario(root: Path, name: str, board: Board) -> Scenario:
                     f"under ({RUNTIME_IMAGE_PREFIX}<guest>): choose another VM name"
                 )
     vms, images = place_all(requests, runtime, board, vms_at)
+    linux_vms = [index for index, vm in enumerate(vms) if vm.linux is not None]
+    for index in linux_vms:
+        check_placement(vms[index], vms_at.item(index))
+    if len(linux_vms) > 1:
+        raise vms_at.item(linux_vms[1]).error(
+            f"a second Linux VM (also vms[{linux_vms[0]}]): a scenario has at most one, "
+            "the host")
     check_sharing(vms, vms_at, board.private_timer_hz // 1_000_000)
     return Scenario(name=name, description=description, scheduler=scheduler, vms=vms,
                     console=console, runtime=images)
@@ -498,13 +509,26 @@ def _vm_request(
     value: object, at: At, board: Board, scheduler: SchedConfig, guests: list[str], root: Path
 ) -> VmRequest:
     doc = mapping(value, at, required=_VM_KEYS, optional=_VM_OPTIONAL_KEYS)
+    if ("guest" in doc) == ("linux" in doc):
+        raise at.error("a VM runs either a guest program (`guest`) or a Linux kernel "
+                       "(`linux`): give exactly one")
+    linux = (linux_kernel(doc["linux"], at.field("linux"), board, root.parent)
+             if "linux" in doc else None)
     host = boolean(doc.get("host", False), at.field("host"))
-    privilege = _privilege(doc, at)
+    privilege = _privilege(doc, at, linux=linux is not None)
     fields = vm_fields(doc, at, board, scheduler, host=host, privilege=privilege)
+    if linux is not None and fields.level is not Level.NRT:
+        raise at.field("level").error(
+            f"a Linux VM is the NRT VM (fair share beside the real-time ones); "
+            f"this one is {fields.level.value}")
+    fpu = boolean(doc.get("fpu", linux is not None), at.field("fpu"))
+    if linux is not None and not fpu:
+        raise at.field("fpu").error("a Linux VM uses VFP/NEON (Debian's armhf user space does)")
     mem_size, mem_offset = _memory(doc["memory"], at.field("memory"))
     return VmRequest(
         name=fields.name,
-        guest=_guest(doc["guest"], at.field("guest"), guests, root),
+        guest=_guest(doc["guest"], at.field("guest"), guests, root) if linux is None
+        else "linux",
         level=fields.level,
         cores=fields.cores,
         size=mem_size,
@@ -516,14 +540,22 @@ def _vm_request(
         host=host,
         args=fields.args,
         devices=_vm_devices(doc.get("devices", []), at.field("devices"), fields.name,
-                            fields.level, board),
+                            fields.level, board, linux=linux is not None),
         io=fields.io,
         privilege=privilege,
+        fpu=fpu,
+        linux=linux,
     )
 
 
-def _privilege(doc: Mapping[str, object], at: At) -> Privilege:
-    """Where the VM's guest runs: user mode unless an HRT VM is trusted with supervisor mode."""
+def _privilege(doc: Mapping[str, object], at: At, *, linux: bool) -> Privilege:
+    """Where the VM's guest runs: user mode unless an HRT VM is trusted with supervisor mode;
+    a Linux kernel always runs there."""
+    if linux:
+        if doc.get("privilege", Privilege.KERNEL.value) != Privilege.KERNEL.value:
+            raise at.field("privilege").error(
+                "a Linux VM runs its kernel in supervisor mode (privilege: kernel)")
+        return Privilege.KERNEL
     if "privilege" not in doc:
         return Privilege.USER
     privilege = Privilege(choice(doc["privilege"], at.field("privilege"),
@@ -604,8 +636,10 @@ def _vm_io(value: object, at: At, vm: str, level: Level, host: bool,
     return tuple(names)
 
 
-def _vm_devices(value: object, at: At, vm: str, level: Level, board: Board) -> tuple[Device, ...]:
-    """Devices passed through to the VM: only an HRT VM touches a device directly."""
+def _vm_devices(value: object, at: At, vm: str, level: Level, board: Board, *,
+                linux: bool = False) -> tuple[Device, ...]:
+    """Devices passed through to the VM: only an HRT VM, or a Linux VM, touches a device
+    directly."""
     devices = []
     for index, item in enumerate(sequence(value, at)):
         item_at = at.item(index)
@@ -615,7 +649,7 @@ def _vm_devices(value: object, at: At, vm: str, level: Level, board: Board) -> t
             names = [d.name for d in board.devices]
             raise item_at.error(
                 f"board {board.name!r} has no device {name!r} (devices: {_listing(names)})")
-        if level is not Level.HRT:
+        if level is not Level.HRT and not linux:
             raise item_at.error(
                 f"device {name!r}: only HRT VMs are given devices to touch directly, "
                 f"VM {vm!r} is {level.value} (its I/O goes through OVM)")

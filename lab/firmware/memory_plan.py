@@ -11,6 +11,7 @@ from .model import (
     Board,
     Device,
     Level,
+    LinuxKernel,
     Privilege,
     Region,
     RtParams,
@@ -45,6 +46,8 @@ class VmRequest:
     devices: tuple[Device, ...] = ()
     io: tuple[str, ...] = ()
     privilege: Privilege = Privilege.USER
+    fpu: bool = False
+    linux: LinuxKernel | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ def place_all(
             args=request.args,
             io=request.io,
             privilege=request.privilege,
+            fpu=request.fpu,
+            linux=request.linux,
         )
         for request, region in zip(requests, regions)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from pathlib import Path
 
 MIB = 1 << 20
 
@@ -30,7 +31,7 @@ class Privilege(enum.Enum):
 
     # Non-secure user mode under OVM's shim: isolated (every VM but a trusted HRT one).
     USER = "user"
-    # Non-secure supervisor mode, owning its MMU: trusted (an HRT VM's choice).
+    # Non-secure supervisor mode, owning its MMU: trusted (an HRT VM's choice, a Linux VM).
     KERNEL = "kernel"
 
 
@@ -152,6 +153,16 @@ def ovm_ns_area(ovm: Region, trustzone: TrustZone | None) -> Region:
 
 
 @dataclass(frozen=True)
+class BoardLinux:
+    """How a Linux kernel is booted on the board (board file `linux:`)."""
+
+    # Debian's device tree for the board, by file name in the Linux files' directory.
+    dtb: str
+    # r1 at the kernel's entry (the ARM boot protocol's machine number).
+    machine_id: int
+
+
+@dataclass(frozen=True)
 class Board:
     name: str
     description: str
@@ -169,6 +180,8 @@ class Board:
     devices: tuple[Device, ...] = ()
     # None: the board has no memory-side TrustZone controller OVM programs (QEMU vexpress-a9).
     trustzone: TrustZone | None = None
+    # None: no Linux VM can be built for the board.
+    linux: BoardLinux | None = None
 
     def device(self, name: str) -> Device | None:
         return next((device for device in self.devices if device.name == name), None)
@@ -220,6 +233,19 @@ class SchedConfig:
 
 
 @dataclass(frozen=True)
+class LinuxKernel:
+    """A Linux VM's kernel (scenario `linux:`): files checked to exist when loaded."""
+
+    kernel: Path
+    # The board's device tree the VM's is derived from.
+    dtb: Path
+    # None: the lab's host initramfs (lab.linux), built with the firmware.
+    initramfs: Path | None
+    cmdline: str
+    machine_id: int
+
+
+@dataclass(frozen=True)
 class VM:
     name: str
     guest: str
@@ -238,6 +264,9 @@ class VM:
     # Virtual devices it may reach by input/output, by name (see io.py).
     io: tuple[str, ...] = ()
     privilege: Privilege = Privilege.USER
+    # Uses VFP/NEON: OVM grants and switches it (a Linux VM always does).
+    fpu: bool = False
+    linux: LinuxKernel | None = None
 
     @property
     def mem_base(self) -> int:

@@ -62,11 +62,37 @@ void core_console_waiting(void)
 		arch_kick(idle);
 }
 
+/*
+ * Besides the registers every vCPU has: VFP/NEON state for the VMs that declare it,
+ * and a supervisor-mode vCPU's direct lines, held back while it is away. Kept off
+ * the path of switches between vCPUs that have neither.
+ */
+static void switch_extras(struct vcpu *prev, struct vcpu *next)
+{
+	bool prev_fpu = prev && (prev->extras & VCPU_EXTRA_FPU);
+	bool next_fpu = next->extras & VCPU_EXTRA_FPU;
+
+	if (prev_fpu)
+		arch_fpu_save(&prev->fpu);
+	if (prev && (prev->extras & VCPU_EXTRA_DIRECT_IRQS))
+		prev->direct_irqs_mask = arch_direct_irqs_hold();
+	if (next_fpu != prev_fpu || !prev)
+		arch_fpu_grant(next_fpu);
+	if (next_fpu)
+		arch_fpu_restore(&next->fpu);
+	if (next->extras & VCPU_EXTRA_DIRECT_IRQS)
+		arch_direct_irqs_resume(next->direct_irqs_mask);
+}
+
 static void switch_to(struct cpu *cpu, struct vcpu *next)
 {
-	if (cpu->current)
-		arch_context_save(&cpu->current->ctx);
+	struct vcpu *prev = cpu->current;
+
+	if (prev)
+		arch_context_save(&prev->ctx);
 	arch_context_restore(&next->ctx);
+	if (!prev || (prev->extras | next->extras))
+		switch_extras(prev, next);
 	cpu->current = next;
 }
 

@@ -1,7 +1,8 @@
 /*
  * Interrupt routing and scheduling. Every routed line is OVM's (group 0) but
- * a supervisor-mode HRT guest's, which OVM releases to it (group 1) and which
- * never comes here. Each arrives here, is masked at the distributor until the
+ * a supervisor-mode guest's (a trusted HRT VM's, a Linux VM's), which OVM
+ * releases to it (group 1) and which never comes here: it takes them directly
+ * while it holds its core, and at its next dispatch otherwise (switch_to). Each arrives here, is masked at the distributor until the
  * guest ends it, and becomes pending on the vCPU the routing table names.
  * The exit path injects it at once if that vCPU holds the core; otherwise it
  * waits for the vCPU's next dispatch.
@@ -22,7 +23,7 @@ void irq_routes_init(u32 core)
 		const struct vm_config *vm = &vm_configs[route->vm];
 		if (route->core != core)
 			continue;
-		if (vm->level == LEVEL_HRT && vm->privilege == PRIVILEGE_KERNEL) {
+		if (vm->privilege == PRIVILEGE_KERNEL) {
 			arch_irq_release(route->irq, core);
 			continue;
 		}

@@ -27,17 +27,53 @@ static const char *const attach_errors[] = {
 
 static void clear_memory(u32 base, u32 size)
 {
-	memset((void *)(uintptr_t)base, 0, size);
+	memzero(base, size);
+	arch_dcache_clean_range(base, size);
+}
+
+static void load_part(u32 base, const u8 *start, const u8 *end)
+{
+	u32 size = (u32)(end - start);
+
+	memcpy_bulk((void *)(uintptr_t)base, start, size);
 	arch_dcache_clean_range(base, size);
 }
 
 /* Into memory cleared at boot: the guest clears its own .bss. */
 static void copy_image(const struct vm_config *config)
 {
-	u32 size = (u32)(config->image_end - config->image_start);
+	load_part(config->mem_base + config->image_offset, config->image_start, config->image_end);
+}
 
-	memcpy((void *)(uintptr_t)config->mem_base, config->image_start, size);
-	arch_dcache_clean_range(config->mem_base, size);
+/*
+ * The image, and a Linux VM's device tree and initramfs, with the rest of the region
+ * cleared: the tooling placed the parts in this order, apart, inside the region.
+ */
+static void load_vm(const struct vm_config *config)
+{
+	const struct linux_boot *linux = config->linux;
+	struct {
+		u32 offset;
+		const u8 *start, *end;
+	} parts[3] = { { config->image_offset, config->image_start, config->image_end } };
+	u32 count = 1;
+
+	if (linux) {
+		parts[1].offset = linux->dtb_offset;
+		parts[1].start = linux->dtb_start;
+		parts[1].end = linux->dtb_end;
+		parts[2].offset = linux->initrd_offset;
+		parts[2].start = linux->initrd_start;
+		parts[2].end = linux->initrd_end;
+		count = 3;
+	}
+	u32 cleared = 0;
+	for (u32 i = 0; i < count; i++) {
+		clear_memory(config->mem_base + cleared, parts[i].offset - cleared);
+		load_part(config->mem_base + parts[i].offset, parts[i].start, parts[i].end);
+		cleared = parts[i].offset + (u32)(parts[i].end - parts[i].start);
+	}
+	clear_memory(config->mem_base + cleared, config->mem_size - cleared);
 }
 
 static void create_vcpu(struct vm *vm, u32 core)
@@ -60,6 +96,17 @@ static void create_vcpu(struct vm *vm, u32 core)
 	bool user = config->privilege == PRIVILEGE_USER;
 	vcpu->upcall = (struct arch_upcall){ .user = user, .area = &arch_upcall_unset };
 	vcpu->ctx = reset_context;
+	vcpu->extras = (config->fpu ? VCPU_EXTRA_FPU : 0) | (user ? 0 : VCPU_EXTRA_DIRECT_IRQS);
+	arch_fpu_init(&vcpu->fpu, user);
+	vcpu->direct_irqs_mask = ARCH_DIRECT_IRQS_RESET_MASK;
+	if (config->linux) {
+		/* The ARM Linux boot protocol: MMU and caches off (as reset left them), r0 = 0,
+		 * r1 = the machine, r2 = the device tree. */
+		const u32 args[4] = { 0, config->linux->machine_id,
+				      config->mem_base + config->linux->dtb_offset, 0 };
+		arch_regs_init(&vcpu->regs, config->entry, args, false);
+		return;
+	}
 	arch_context_use_table(&vcpu->ctx, vm->id, user);
 	/* The vCPU count is known once all are created: vms_create fills in r1. */
 	const u32 args[4] = { vcpu->id, 0, config->args[0], config->args[1] };
@@ -70,8 +117,7 @@ static void setup_vm(struct vm *vm, u32 id, const struct vm_config *config)
 {
 	vm->config = config;
 	vm->id = id;
-	clear_memory(config->mem_base, config->mem_size);
-	copy_image(config);
+	load_vm(config);
 	struct guest_mapping mapping = arch_guest_map(id, config);
 	console_printf("[ovm] vm%u %s: guest '%s', level %s, %s mode, memory %p-%p "
 		       "(%u supersections, %u sections), cores 0x%x\n",
@@ -107,7 +153,8 @@ void vms_create(void)
 	 * timers read-only). */
 	u32 timer_cores = 0;
 	for (u32 i = 0; i < vcpu_count; i++) {
-		vcpus[i].regs.r[1] = vcpus[i].vm->vcpu_count;
+		if (!vcpus[i].vm->config->linux)
+			vcpus[i].regs.r[1] = vcpus[i].vm->vcpu_count;
 		if (!vcpus[i].upcall.user ||
 		    (vcpus[i].vm->config->io & (OVM_IO_GRANT_PTIMER | OVM_IO_GRANT_WATCHDOG)))
 			timer_cores |= BIT(vcpus[i].core);

@@ -165,7 +165,7 @@ def test_parse_size(text: object, expected: int | None) -> None:
         (board_with(gic_lines=DELETE), "gic_lines: required key missing"),
         (board_with(gic_line=96),
          "gic_line: unknown key (allowed: console, cores, cpu, description, devices, gic_lines, "
-         "name, ovm, periph_base, private_timer_hz, ram, secondary_release, trustzone)"),
+         "linux, name, ovm, periph_base, private_timer_hz, ram, secondary_release, trustzone)"),
         (board_with(console__bauds=9600),
          "console.bauds: unknown key (allowed: base, baud, clock_hz, driver)"),
         (board_with(ram__size="256X"),
@@ -266,8 +266,8 @@ def test_hex_and_suffix_integers_are_accepted(tree: Path) -> None:
          "vms[0].guest: unknown guest 'lib': no directory ovm/guests/lib (available: hello)"),
         ([vm("a"), vm("a")], "vms[1].name: duplicate VM name 'a' (also vms[0])"),
         ([{**vm("a"), "mem": {"size": "1M"}}],
-         "vms[0].mem: unknown key (allowed: args, cores, devices, guest, host, io, irqs, level, "
-         "memory, name, privilege, realtime)"),
+         "vms[0].mem: unknown key (allowed: args, cores, devices, fpu, guest, host, io, irqs, "
+         "level, linux, memory, name, privilege, realtime)"),
         ([vm("a", args=[1, 2, 3])], "vms[0].args: at most 2 arguments (r2, r3), got 3"),
         ([vm("a", args=[-1])], "vms[0].args[0]: -1 is out of range 0..4294967295"),
         ([vm("a", memory={"size": "1M", "ofset": 0})],

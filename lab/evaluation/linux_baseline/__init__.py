@@ -18,7 +18,6 @@ the figure.
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import selectors
@@ -27,20 +26,21 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
 
-from lab.paths import QEMU_ENV, REPO_ROOT
+from lab.linux.initramfs import char_device, directory, regular, symlink, write_initramfs
+from lab.linux.programs import CROSS_CC
+from lab.paths import LINUX_DIR, QEMU_ENV, REPO_ROOT
 from lab.target.records import ParsedRecords, Rejected, parse_records
 
-LINUX_DIR = REPO_ROOT / "build" / "linux-armhf"
 DEFAULT_ENV = QEMU_ENV
 SOURCE = Path(__file__).with_name("ctxsw.c")
 SERIES = "context_switch.linux"
-CROSS_CC = "arm-linux-gnueabihf-gcc"
 # The guests' record writer and its formatter, compiled into ctxsw.
 RECORD_SOURCES = (REPO_ROOT / "ovm/guests/lib/records.c", REPO_ROOT / "ovm/lib/format.c")
 RECORD_INCLUDES = (REPO_ROOT / "ovm/guests/lib", REPO_ROOT / "ovm/lib/inc", REPO_ROOT / "ovm/include")
@@ -74,10 +74,6 @@ ICOUNT_SHIFT = re.compile(r"(?:^|,)shift=(\d+)(?:,|$)")
 def _key_values(items: list[str]) -> dict[str, str]:
     """``key=value`` items (VERSION's lines, ctxsw's info line) as a dict."""
     return {key: value for key, sep, value in (item.partition("=") for item in items) if sep}
-
-
-def _pad4(length: int) -> bytes:
-    return b"\0" * (-length % 4)
 
 
 class BaselineError(RuntimeError):
@@ -163,37 +159,20 @@ def build_program(out_dir: Path = LINUX_DIR) -> Path:
     return binary
 
 
-def _cpio_entry(name: str, mode: int, data: bytes = b"", ino: int = 0,
-                rdev: tuple[int, int] = (0, 0)) -> bytes:
-    """One newc (SVR4, no CRC) member; owner root, mtime 0, so the archive repeats byte for byte."""
-    encoded = name.encode() + b"\0"
-    fields = (ino, mode, 0, 0, 1, 0, len(data), 0, 0, rdev[0], rdev[1], len(encoded), 0)
-    header = b"070701" + b"".join(f"{value:08x}".encode() for value in fields)
-    # Header with name, and data, each padded to a multiple of 4 bytes.
-    return header + encoded + _pad4(len(header) + len(encoded)) + data + _pad4(len(data))
-
-
 def build_initramfs(files: LinuxFiles, program: Path, out: Path | None = None) -> Path:
-    """The gzip'd newc initramfs: busybox, /init, ctxsw, and /dev/console (written here,
-    so no root is needed for the device node)."""
-    out = out or program.with_name("initramfs-ctxsw.cpio.gz")
-    members = [
-        ("dev", 0o040755, b"", (0, 0)),
-        ("dev/console", 0o020600, b"", (5, 1)),
-        ("proc", 0o040755, b"", (0, 0)),
-        ("sys", 0o040755, b"", (0, 0)),
-        ("bin", 0o040755, b"", (0, 0)),
-        ("bin/busybox", 0o100755, files.busybox.read_bytes(), (0, 0)),
-        ("bin/sh", 0o120777, b"busybox", (0, 0)),
-        ("init", 0o100755, INIT_SCRIPT.encode(), (0, 0)),
-        ("ctxsw", 0o100755, program.read_bytes(), (0, 0)),
-    ]
-    archive = b"".join(
-        _cpio_entry(name, mode, data, ino, rdev)
-        for ino, (name, mode, data, rdev) in enumerate(members, start=1)
-    ) + _cpio_entry("TRAILER!!!", 0)
-    out.write_bytes(gzip.compress(archive, mtime=0))
-    return out
+    """The gzip'd newc initramfs: busybox, /init, ctxsw, and /dev/console (written by the
+    archive writer, so no root is needed for the device node)."""
+    return write_initramfs([
+        directory("dev"),
+        char_device("dev/console", 5, 1),
+        directory("proc"),
+        directory("sys"),
+        directory("bin"),
+        regular("bin/busybox", files.busybox.read_bytes()),
+        symlink("bin/sh", "busybox"),
+        regular("init", INIT_SCRIPT.encode()),
+        regular("ctxsw", program.read_bytes()),
+    ], out or program.with_name("initramfs-ctxsw.cpio.gz"))
 
 
 def icount_shift_from_env(env_file: Path = DEFAULT_ENV) -> int:
@@ -207,16 +186,20 @@ def icount_shift_from_env(env_file: Path = DEFAULT_ENV) -> int:
     raise BaselineError(f"{env_file}: QEMUDriver extra_args has no -icount shift=N")
 
 
-def qemu_command(qemu: str, files: LinuxFiles, initrd: Path, icount_shift: int) -> list[str]:
+def qemu_command(qemu: str, files: LinuxFiles, initrd: Path, icount_shift: int, *,
+                 kernel_args: str = KERNEL_ARGS,
+                 serials: Sequence[str] = ("-serial", "stdio")) -> list[str]:
     """The QEMU command line. Everything that could differ between runs is pinned: no NIC,
-    a virtual-clock RTC with a fixed date, no audio backend, no monitor, no reboot."""
+    a virtual-clock RTC with a fixed date, no audio backend, no monitor, no reboot.
+    ``kernel_args`` and ``serials`` (the ``-serial`` options, in UART order) let lab.linux
+    boot the same machine with its console elsewhere."""
     return [
         qemu,
         "-M", "vexpress-a9,secure=on", "-smp", "1", "-m", "512M", "-cpu", "cortex-a9",
         "-kernel", str(files.kernel), "-dtb", str(files.dtb), "-initrd", str(initrd),
-        "-append", KERNEL_ARGS,
+        "-append", kernel_args,
         "-icount", f"shift={icount_shift},align=off,sleep=off",
-        "-display", "none", "-serial", "stdio", "-monitor", "none", "-nic", "none",
+        "-display", "none", *serials, "-monitor", "none", "-nic", "none",
         "-audiodev", "none,id=snd0", "-global", "pl041.audiodev=snd0",
         "-rtc", "clock=vm,base=2020-01-01", "-no-reboot",
     ]

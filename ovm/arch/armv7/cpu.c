@@ -8,11 +8,14 @@
 #include <core/config.h>
 
 /*
- * Non-secure access to ACTLR.SMP only. Not to VFP/NEON (CP10, CP11): OVM
- * does not switch their registers between vCPUs yet, so a guest that tries
- * gets an undefined instruction rather than another guest's registers.
+ * Non-secure access to ACTLR.SMP, and to VFP/NEON (CP10, CP11) only while a
+ * vCPU of a VM that declares it holds the core: any other guest that tries gets
+ * an undefined instruction, not another guest's registers.
  */
 #define NSACR_GUEST BIT(18)
+#define NSACR_CP10_CP11 (BIT(10) | BIT(11))
+#define CPACR_CP10_CP11_FULL (0xfu << 20)
+#define FPEXC_EN BIT(30)
 
 extern volatile u32 secondary_release_flag;
 extern char _start[];
@@ -52,4 +55,19 @@ void arch_regs_init(struct arch_regs *regs, u32 entry, const u32 args[4], bool u
 		regs->r[i] = i < 4 ? args[i] : 0;
 	regs->pc = entry;
 	regs->cpsr = user ? USER_UPCALL_CPSR : PSR_MODE_SVC | PSR_I | PSR_A;
+}
+
+void arch_fpu_init(struct arch_fpu *fpu, bool user)
+{
+	*fpu = (struct arch_fpu){ 0 };
+	if (user) {
+		fpu->cpacr = CPACR_CP10_CP11_FULL;
+		fpu->fpexc = FPEXC_EN;
+	}
+}
+
+void arch_fpu_grant(bool granted)
+{
+	write_nsacr(granted ? NSACR_GUEST | NSACR_CP10_CP11 : NSACR_GUEST);
+	isb();
 }

@@ -55,6 +55,27 @@ void gic_dist_init(u32 lines)
 	mmio_write32(GICD_BASE + GICD_CTLR, GICD_CTLR_ENABLE_GRP0 | GICD_CTLR_ENABLE_GRP1);
 }
 
+/*
+ * The priority mask that holds back group 1: every group-1 priority is 0x80 or more
+ * (a non-secure write sets 0x80 | value >> 1), OVM's are below. The non-secure
+ * side cannot open the mask wider than this from here (its writes are ignored
+ * while the mask is below 0x80, and land as 0x80 | value >> 1 otherwise).
+ */
+#define DIRECT_IRQS_HELD 0x80
+
+u32 arch_direct_irqs_hold(void)
+{
+	u32 mask = mmio_read32(GICC_BASE + GICC_PMR);
+
+	mmio_write32(GICC_BASE + GICC_PMR, DIRECT_IRQS_HELD);
+	return mask;
+}
+
+void arch_direct_irqs_resume(u32 mask)
+{
+	mmio_write32(GICC_BASE + GICC_PMR, mask);
+}
+
 void gic_cpu_init(void)
 {
 	/* SGIs and PPIs are banked per core: every core sets its own. */
@@ -62,7 +83,7 @@ void gic_cpu_init(void)
 	mmio_write32(GICD_BASE + GICD_IGROUPR, 0);
 	for (u32 irq = 0; irq < 32; irq++)
 		set_priority(irq, GUEST_DEFAULT_PRIORITY);
-	mmio_write32(GICC_BASE + GICC_PMR, 0xff);
+	mmio_write32(GICC_BASE + GICC_PMR, DIRECT_IRQS_HELD);
 	mmio_write32(GICC_BASE + GICC_BPR, 0);
 	mmio_write32(GICC_BASE + GICC_CTLR,
 		     GICC_CTLR_ENABLE_GRP0 | GICC_CTLR_ENABLE_GRP1 | GICC_CTLR_FIQ_EN);

@@ -25,7 +25,8 @@ enum rt_level {
 };
 
 /* Where a VM's guest runs: non-secure user mode under OVM's shim (isolated), or
- * supervisor mode, owning its MMU (trusted: an HRT VM that chose `privilege: kernel`). */
+ * supervisor mode, owning its MMU (trusted: an HRT VM that chose `privilege: kernel`,
+ * or a Linux VM). */
 enum privilege {
 	PRIVILEGE_USER = 0,
 	PRIVILEGE_KERNEL = 1,
@@ -108,6 +109,21 @@ struct sched_config {
 	u32 min_period_us;
 };
 
+/*
+ * A Linux kernel VM (`linux:` in its scenario), entered per the ARM Linux boot
+ * protocol: its image is the zImage, and OVM loads the device tree and the
+ * initramfs the tooling made for it at these offsets into the VM's region.
+ */
+struct linux_boot {
+	u32 machine_id;
+	u32 dtb_offset;
+	const u8 *dtb_start;
+	const u8 *dtb_end;
+	u32 initrd_offset;
+	const u8 *initrd_start;
+	const u8 *initrd_end;
+};
+
 struct vm_config {
 	const char *name;
 	const char *guest;
@@ -118,8 +134,15 @@ struct vm_config {
 	u32 mem_base;
 	u32 mem_size;
 	u32 entry;
+	/* The image is loaded this far into the region (a Linux zImage: well above where the
+	 * kernel decompresses itself). */
+	u32 image_offset;
 	const u8 *image_start;
 	const u8 *image_end;
+	/* NULL but for a Linux VM. */
+	const struct linux_boot *linux;
+	/* The VM uses VFP/NEON: OVM grants CP10/CP11 while it runs and switches their state. */
+	bool fpu;
 	struct rt_params rt;
 	/* The management guest: may make the host-only hypercalls. */
 	bool host;

@@ -39,6 +39,11 @@ struct io_request {
 
 struct irq_lines;
 
+/* The VM declares fpu: VFP/NEON granted and switched. */
+#define VCPU_EXTRA_FPU BIT(0)
+/* A supervisor-mode vCPU: its lines are direct (group 1), held while it is away. */
+#define VCPU_EXTRA_DIRECT_IRQS BIT(1)
+
 struct vcpu {
 	/* First member: monitor.S saves the guest straight into it. Then what its
 	 * FIQ fast path reads next to the frame (arch/armv7/asm_defs.c). */
@@ -47,6 +52,12 @@ struct vcpu {
 	struct irq_lines *lines;
 	struct arch_upcall upcall;
 	struct arch_context ctx;
+	/* What a switch to or from it must do besides the registers (VCPU_EXTRA_*). */
+	u8 extras;
+	/* Used only with VCPU_EXTRA_FPU. */
+	struct arch_fpu fpu;
+	/* With VCPU_EXTRA_DIRECT_IRQS: its GIC priority mask while it does not hold the core. */
+	u32 direct_irqs_mask;
 	struct sched_entity se;
 	struct vm *vm;
 	u32 id;

@@ -27,6 +27,29 @@ void arch_dcache_clean_range(u32 addr, u32 size);
 void arch_context_save(struct arch_context *ctx);
 void arch_context_restore(const struct arch_context *ctx);
 
+/*
+ * VFP/NEON for the VMs that use it (vm_config.fpu): state as reset leaves it (a
+ * user-mode guest's with CP10/CP11 and the unit already on, as OVM owns its CPACR),
+ * saved and restored in full, and the non-secure world's access to the coprocessors,
+ * granted only while such a vCPU holds the core.
+ */
+void arch_fpu_init(struct arch_fpu *fpu, bool user);
+void arch_fpu_save(struct arch_fpu *fpu);
+void arch_fpu_restore(const struct arch_fpu *fpu);
+void arch_fpu_grant(bool granted);
+
+/*
+ * A supervisor-mode vCPU takes its own lines directly (group 1, at IRQ). While it
+ * does not hold a core it shares, they are held pending at the GIC CPU interface
+ * (its priority mask closed to group 1) and reach it at its next dispatch; the mask
+ * it set itself goes with it.
+ */
+u32 arch_direct_irqs_hold(void);
+void arch_direct_irqs_resume(u32 mask);
+/* Its mask when it first runs: open, as a supervisor-mode guest always found it (a
+ * kernel's GIC driver then sets its own). */
+#define ARCH_DIRECT_IRQS_RESET_MASK 0xffu
+
 /* Memory separation: VM `vm`'s flat translation table over [base, base + size). */
 struct vm_config;
 

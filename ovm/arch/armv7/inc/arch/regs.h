@@ -41,6 +41,20 @@ struct arch_context {
 _Static_assert(sizeof(struct arch_context) == 40 * 4, "context.S layout");
 
 /*
+ * A VFP/NEON-using vCPU's floating-point state (fpu.S, in this order): the 32
+ * double registers, then CPACR (common to both worlds, which a supervisor-mode
+ * guest sets itself), FPEXC and FPSCR. Switched eagerly: under icount a 16-register
+ * VSTM or VLDM is one instruction, so trapping the first use would cost more than
+ * it saves.
+ */
+struct arch_fpu {
+	u64 d[32];
+	u32 cpacr, fpexc, fpscr;
+};
+
+_Static_assert(sizeof(struct arch_fpu) == 32 * 8 + 3 * 4 + 4, "fpu.S layout");
+
+/*
  * How OVM reaches a vCPU's guest with interrupts and faults. A supervisor-mode
  * guest takes them at its own vectors (OVM emulates the IRQ exception). A
  * user-mode guest gets upcalls: OVM resumes it at the entries it registered
