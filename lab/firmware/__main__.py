@@ -10,7 +10,7 @@ from pathlib import Path
 from lab.paths import REPO_ROOT
 
 from .build import build
-from .errors import BuildError, ConfigError
+from .errors import BoardLacksError, BuildError, ConfigError
 from .loader import available_boards, available_scenarios, load_board, load_scenario
 from .size import format_table
 
@@ -55,6 +55,9 @@ def _check(args: argparse.Namespace) -> int:
             try:
                 board = load_board(ovm_root, board_name)
                 scenario = load_scenario(ovm_root, scenario_name, board)
+            except BoardLacksError as err:
+                print(f"n/a   {pair}: {err}")
+                continue
             except ConfigError as err:
                 failures += 1
                 print(f"FAIL  {pair}: {err}")

@@ -12,7 +12,10 @@ address. The tree says what it may use, so that it leaves OVM's hardware alone:
   L2 controller, which OVM owns, and everything the scenario did not grant;
 - the A9 private region's nodes without interrupts (the SCU) are disabled:
   the SCU is OVM's;
-- ``chosen``: the command line and the initramfs' place.
+- ``chosen``: the command line and the initramfs' place;
+- a ``/memreserve/`` entry for the tree's own place: the kernel keeps pointers into
+  the flat tree for good, and ARM kernels do not reserve it themselves (boot loaders
+  such as U-Boot add this entry).
 
 Nodes without interrupts elsewhere (clocks, the motherboard's system registers,
 flash) stay as they are: the UART's clocks come through them.
@@ -48,6 +51,8 @@ class VmTree:
     bootargs: str
     initrd: Region
     periph_base: int
+    # Where the tree itself is loaded.
+    blob: Region
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ def derive(data: bytes, source: str, vm: VmTree) -> tuple[bytes, TreeReport]:
     tree.set_property("bootargs", vm.bootargs, path=chosen)
     tree.set_property("linux,initrd-start", vm.initrd.base, path=chosen)
     tree.set_property("linux,initrd-end", vm.initrd.end, path=chosen)
+    tree.entries = [{"address": vm.blob.base, "size": vm.blob.size}]
     return tree.to_dtb(version=17), report
 
 

@@ -46,5 +46,10 @@ class ConfigError(Exception):
         super().__init__(": ".join(parts))
 
 
+class BoardLacksError(ConfigError):
+    """A valid scenario needs what the board does not offer (a Linux VM on a board without
+    a `linux:` entry): `check` reports it as not applicable rather than as broken."""
+
+
 class BuildError(Exception):
     """An external build step (make, a compiler) failed."""

@@ -9,25 +9,23 @@ non-secure supervisor mode (trusted, like a ``privilege: kernel`` HRT VM):
       cmdline: "console=ttyAMA1 quiet"
       dtb: vexpress-v2p-ca9.dtb  # optional: the board's, from its `linux:` entry
 
-The tooling unpacks the zImage (Debian's is XZ) into the kernel's Image, and
-OVM loads that: the kernel itself, unmodified, without its decompressor, which
-would spend about 10^9 instructions on XZ at the quarter of a core that an
-NRT VM gets beside paper-eval's SRT reservation. Where things go in the VM's
-region (the ARM Linux boot protocol): the Image at 32 KiB past the start of
-RAM (TEXT_OFFSET), the region on a 128 MiB boundary as armmp kernels want it;
-then room for its .bss, then the device tree and the initramfs, page aligned.
+OVM loads Debian's zImage as it is, and the kernel's decompressor unpacks it.
+Unpacking it in the tooling would spare the decompressor's XZ work (about 10^9
+instructions), but Debian's kernel entered as an Image stalls early in its boot
+under OVM (issue 13). Where things go in the VM's region (the ARM Linux
+boot protocol): the decompressor writes the kernel 32 KiB past the start of RAM,
+which it finds by rounding its own address down to 128 MiB, so the region starts
+on a 128 MiB boundary and the zImage goes 32 MiB in, above the unpacked kernel
+and its .bss; the device tree and the initramfs follow it, page aligned.
 """
 
 from __future__ import annotations
 
-import lzma
-import re
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .devicetree import DeviceTreeError, TreeReport, VmTree, derive
-from .errors import display_path
+from .errors import BoardLacksError, display_path
 from .model import MIB, VM, Board, BoardLinux, LinuxKernel, Region
 from .yaml_checks import At, format_size, integer, mapping, string
 
@@ -36,13 +34,8 @@ HOST_INITRAMFS = "host"
 LINUX_KEYS = ("kernel", "initramfs", "cmdline", "dtb")
 # armmp kernels find their RAM by rounding down to this (AUTO_ZRELADDR).
 RAM_ALIGNMENT = 128 * MIB
-# TEXT_OFFSET of ARM kernels: the Image runs 32 KiB past the start of RAM.
-KERNEL_OFFSET = 0x8000
-# Between the Image's end and the device tree: its .bss, cleared before the tree is read.
-BSS_ROOM = 40 * MIB
-# The payloads a zImage may carry that the tooling unpacks, by their magic.
-_XZ_MAGIC = re.compile(rb"\xfd7zXZ\x00")
-_GZIP_MAGIC = re.compile(rb"\x1f\x8b\x08")
+# The zImage's place: above any armmp kernel unpacked at +32 KiB with its .bss.
+KERNEL_OFFSET = 32 * MIB
 PAGE = 4096
 # What the kernel needs besides what is loaded, to boot and unpack the initramfs.
 MIN_FREE = 16 * MIB
@@ -88,7 +81,9 @@ def _file(value: str, at: At, what: str, repo_root: Path) -> Path:
 def linux_kernel(value: object, at: At, board: Board, repo_root: Path) -> LinuxKernel:
     """Check a VM's `linux:` block: the files must exist; the device tree is read at build."""
     if board.linux is None:
-        raise at.error(f"board {board.name!r} has no `linux:` entry: it cannot run a Linux VM")
+        raise BoardLacksError(at.file, at.key or None,
+                              f"board {board.name!r} has no `linux:` entry: it cannot run a "
+                              "Linux VM")
     doc = mapping(value, at, required=(), optional=LINUX_KEYS)
     kernel_name = string(doc.get("kernel", DEBIAN_KERNEL), at.field("kernel"))
     kernel = (_debian_kernel(repo_root, at.field("kernel")) if kernel_name == DEBIAN_KERNEL
@@ -131,40 +126,6 @@ def check_placement(vm: VM, at: At) -> None:
             "a Linux VM runs on one core: OVM does not start a Linux VM's secondary cores")
 
 
-def unpack_zimage(zimage: Path, out_dir: Path) -> Path:
-    """The kernel Image inside a zImage, written once per zImage into `out_dir`.
-
-    The payload is found by its magic; a magic that also occurs in the decompressor's
-    code fails to decompress and the next one is tried."""
-    out = out_dir / f"{zimage.name}.Image"
-    if out.is_file() and out.stat().st_mtime >= zimage.stat().st_mtime:
-        return out
-    data = zimage.read_bytes()
-    for pattern, unpack in ((_XZ_MAGIC, _unxz), (_GZIP_MAGIC, _gunzip)):
-        for match in pattern.finditer(data):
-            image = unpack(data[match.start():])
-            if image is not None:
-                out_dir.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(image)
-                return out
-    raise ValueError(f"kernel {display_path(zimage)}: no XZ or gzip payload found in it: "
-                     "not a zImage this tool can unpack")
-
-
-def _unxz(data: bytes) -> bytes | None:
-    try:
-        return lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(data)
-    except lzma.LZMAError:
-        return None
-
-
-def _gunzip(data: bytes) -> bytes | None:
-    try:
-        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(data)
-    except zlib.error:
-        return None
-
-
 def _align(value: int, alignment: int) -> int:
     return -(-value // alignment) * alignment
 
@@ -174,13 +135,10 @@ def prepare(vm: VM, board: Board, out_dir: Path, at: At, initramfs: Path) -> Lin
     at the VM naming the file and the reason."""
     assert vm.linux is not None
     linux = vm.linux
-    try:
-        kernel = unpack_zimage(linux.kernel, out_dir)
-    except ValueError as err:
-        raise at.field("linux").field("kernel").error(str(err)) from None
+    kernel = linux.kernel
     kernel_size = kernel.stat().st_size
     initramfs_size = initramfs.stat().st_size
-    dtb_offset = _align(KERNEL_OFFSET + kernel_size + BSS_ROOM, MIB)
+    dtb_offset = _align(KERNEL_OFFSET + kernel_size, MIB)
     # The tree grows by the chosen node and the command line; a page more is plenty.
     source = linux.dtb.read_bytes()
     dtb_room = _align(len(source) + PAGE + len(linux.cmdline), PAGE)
@@ -190,16 +148,17 @@ def prepare(vm: VM, board: Board, out_dir: Path, at: At, initramfs: Path) -> Lin
     needed = initramfs_offset + initramfs_size + MIN_FREE + staged
     if needed > vm.memory.size:
         raise at.field("memory").error(
-            f"{format_size(vm.memory.size)} is too small for kernel and initramfs: the kernel "
-            f"({display_path(linux.kernel)}, {format_size(kernel_size)} unpacked) goes at "
-            f"+32K with {format_size(BSS_ROOM)} for its .bss, then the device tree and the initramfs "
+            f"{format_size(vm.memory.size)} is too small for kernel and initramfs: the zImage "
+            f"({display_path(linux.kernel)}, {format_size(kernel_size)}) goes at "
+            f"+{format_size(KERNEL_OFFSET)}, then the device tree and the initramfs "
             f"({display_path(initramfs)}, {format_size(initramfs_size)}), and the kernel needs "
             f"{format_size(MIN_FREE)} more to run, and room to stage them all at the top of "
             f"the region: at least {format_size(_align(needed, MIB))}")
     irqs = frozenset(wanted.irq for wanted in vm.irqs)
     tree = VmTree(memory=vm.memory, core=vm.cores[0], irqs=irqs, bootargs=linux.cmdline,
                   initrd=Region(vm.mem_base + initramfs_offset, initramfs_size),
-                  periph_base=board.periph_base)
+                  periph_base=board.periph_base,
+                  blob=Region(vm.mem_base + dtb_offset, dtb_room))
     try:
         blob, report = derive(source, display_path(linux.dtb), tree)
     except DeviceTreeError as err:

@@ -1,0 +1,97 @@
+"""Debian's kernel as a Linux VM under OVM (scenario linux-alone).
+
+OVM loads the zImage, its derived device tree and the host initramfs, enters the
+kernel in non-secure SVC per the ARM boot protocol and leaves it core 0. Its
+console is UART1, QEMU's second serial port, reached through labgrid (a
+NetworkSerialPort on a free loopback port, SerialDriver, ShellDriver). OVM's own
+console stays on UART0, through the QEMUDriver as in every other test.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from lab.linux.shell import LinuxShell, free_port, qemu_driver_add_console
+from lab.paths import LINUX_DIR, REPO_ROOT
+
+pytestmark = pytest.mark.lab
+
+BOOT_S = 240.0
+VFPCHECK_LINE = re.compile(r"^vfpcheck: iterations=(\d+) .*\berrors=(\d+) "
+                           r"result=(\S+) expected=(\S+)")
+
+
+@pytest.fixture(scope="module")
+def linux_vm(env, target, pytestconfig, tmp_path_factory):
+    """OVM with the Linux VM booted, and a shell on Linux's console; both ended after."""
+    from lab.firmware.build import build
+
+    if not (LINUX_DIR / "VERSION").is_file() or not (LINUX_DIR / "rt-tests").is_dir():
+        pytest.skip("no build/linux-armhf (kernel, busybox, rt-tests): run env/setup.sh")
+    board = env.config.get_option("ovm_board", None)
+    strategy = target.get_driver("OVMStrategy")
+    strategy.select_image(build(board, "linux-alone", repo_root=REPO_ROOT).elf)
+    strategy.transition("off")
+    qemu = strategy.power
+    # Activated now, so that its command (built at activation) is the one that starts.
+    target.activate(qemu)
+    port = free_port()
+    qemu_driver_add_console(qemu, port)
+    transcript = tmp_path_factory.mktemp("linux-vm") / "linux-console.txt"
+    try:
+        strategy.transition("ovm")
+        with LinuxShell(port, boot_timeout=BOOT_S, transcript_path=transcript) as shell:
+            capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+            with capture.global_and_fixture_disabled():
+                print(f"\n[linux vm] boot under OVM to a shell prompt: "
+                      f"{shell.seconds_to_prompt:.1f} s wall; console transcript: {transcript}")
+            yield strategy, shell
+    finally:
+        strategy.transition("off")
+        # Its command line carries this test's serial port: the next image gets a fresh one.
+        target.deactivate(qemu)
+        strategy.select_image(None)
+
+
+@pytest.mark.qemu
+def test_ovm_creates_the_linux_vm_in_supervisor_mode(linux_vm):
+    strategy, _ = linux_vm
+    line = strategy.transcript.wait_for(
+        r"^\[ovm\] vm0 linux: guest 'linux', level NRT, supervisor mode, memory "
+        r"0x68000000-0x6fffffff .*$", 5.0)
+    assert line
+
+
+@pytest.mark.qemu
+def test_the_kernel_is_debians_and_sees_only_its_vm(linux_vm):
+    _, shell = linux_vm
+    release = dict(line.split("=", 1) for line in
+                   (LINUX_DIR / "VERSION").read_text().splitlines())["kernel"]
+    assert shell.run_check("uname -r") == [release]
+    assert shell.run_check("tty") == ["/dev/ttyAMA1"]
+    # One CPU, 128 MiB (less what the kernel keeps): the VM's core and region.
+    assert shell.run_check("grep -c ^processor /proc/cpuinfo") == ["1"]
+    (total,) = [line for line in shell.run_check("cat /proc/meminfo") if line.startswith("MemTotal")]
+    assert 96 * 1024 < int(total.split()[1]) <= 128 * 1024
+
+
+@pytest.mark.qemu
+def test_vfp_and_neon_are_there_and_keep_their_state(linux_vm):
+    _, shell = linux_vm
+    (features,) = [line for line in shell.run_check("cat /proc/cpuinfo")
+                   if line.startswith("Features")]
+    assert {"vfp", "neon"} <= set(features.split(":", 1)[1].split())
+    lines, code = shell.run("vfpcheck", timeout=120)
+    (match,) = [m for m in map(VFPCHECK_LINE.match, lines) if m]
+    assert code == 0, lines
+    assert match[2] == "0" and match[3] == match[4]
+
+
+@pytest.mark.qemu
+def test_ovms_console_is_not_linuxs(linux_vm):
+    _, shell = linux_vm
+    # OVM's UART0 is disabled in the VM's tree: Linux has UART1 only.
+    lines = shell.run_check("ls /sys/class/tty | grep ttyAMA")
+    assert lines == ["ttyAMA1"], lines
