@@ -29,7 +29,7 @@ from lab.paths import LINUX_DIR, QEMU_ENV
 from lab.target.qemu_command import QemuMachine
 
 from . import LinuxUserError
-from .initramfs import INIT_MARK, build_host_initramfs
+from .initramfs import build_host_initramfs
 from .shell import LinuxShell, console_args, free_port
 
 # As the baseline's, with the console on the second UART: what OVM's Linux VM gets.
@@ -71,7 +71,7 @@ def boot_native(*, env_file: Path = QEMU_ENV, linux_dir: Path = LINUX_DIR,
             start_new_session=True,  # a ^C in the terminal reaches us, not QEMU, which we kill
         )
         try:
-            shell = LinuxShell(port, boot_marker=INIT_MARK, boot_timeout=boot_timeout,
+            shell = LinuxShell(port, boot_timeout=boot_timeout,
                                transcript_path=transcript_path,
                                alive=lambda: process.poll() is None)
             try:

@@ -13,6 +13,22 @@ login prompt comes first, which here never matches. What it adds: a prompt
 check with a marker before every command and the command wrapped between
 markers, so output and exit code are exact.
 
+Nothing is typed before the host image's ``/init`` has printed its marker:
+the kernel opens the console for /init, and Linux's PL011 driver drains the
+receive FIFO when it opens the port, 32 reads at most. Bytes typed before that
+are dropped, and on QEMU, whose PL011 refills its FIFO from the connection as
+fast as the driver reads, more than about 48 of them leave the FIFO full
+after the drain with its receive interrupt clear: it is raised only when the
+FIFO goes from empty to not empty, so the console takes no input again.
+
+Then ``open`` synchronises with the shell before ShellDriver sees the console:
+whatever was typed before the shell ran waits in the tty's line buffer and
+runs once the shell starts, each line answered by a prompt of its own, so a
+prompt would be taken for the answer to a later command. It types echo
+commands, each with a marker of its own and at growing intervals, until the
+one typed last has come back: the input is a queue, so nothing typed earlier
+is still waiting. ShellDriver then finds that last prompt.
+
 Two things make the shell object outlast a disturbed console. Before each
 command it sends ^C and a marker's echo, again until the marker comes back
 before a prompt: a garbage line on the serial (an open quote, a half-typed
@@ -34,6 +50,7 @@ from pathlib import Path
 from types import TracebackType
 
 from labgrid import Target
+from labgrid.binding import BindingState
 from labgrid.driver import SerialDriver, ShellDriver
 from labgrid.factory import target_factory
 from labgrid.resource import NetworkSerialPort
@@ -51,6 +68,10 @@ CONNECT_POLL_S = 0.05
 PROMPT_AFTER_INTERRUPT_S = 2.0
 INTERRUPTS = 5
 TAIL_LINES = 40
+# The first wait for a synchronising echo's answer, and the longest: the boot can take
+# minutes, and each unanswered echo waits in the tty's buffer (4 KiB) until the shell runs.
+SYNC_FIRST_WAIT_S = 1.0
+SYNC_LONGEST_WAIT_S = 8.0
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -102,14 +123,14 @@ class TranscribingSerialDriver(SerialDriver):
 class LinuxShell:
     """A shell on Linux's console at ``host:port``; a context manager that always closes.
 
-    ``boot_marker``: a pattern the console prints once the system is up (the host image's
-    ``INIT_MARK`` line); waited for before the shell is looked for, so that a late kernel
-    line does not land in the first command. None: look for the prompt at once (the marker
-    may have passed before the connection). ``alive``: tells whether the machine still
+    ``boot_marker``: what the console prints once the system is up (the host image's
+    ``INIT_MARK`` line); waited for before anything is typed (see the module's docstring),
+    which also keeps a late kernel line out of the first command. None: type at once, for
+    a console connected after the marker passed. ``alive``: tells whether the machine still
     runs, so that a dead QEMU ends the wait at once instead of at the timeout."""
 
     def __init__(self, port: int, *, host: str = LOOPBACK, prompt: str = PROMPT,
-                 boot_marker: str | None = None, boot_timeout: float = 120.0,
+                 boot_marker: str | None = INIT_MARK, boot_timeout: float = 120.0,
                  transcript_path: Path | None = None,
                  alive: Callable[[], bool] | None = None) -> None:
         self.port = port
@@ -129,6 +150,7 @@ class LinuxShell:
         self.shell = ShellDriver(self.target, name=None, prompt=re.escape(prompt),
                                  login_prompt=NO_LOGIN, username="root",
                                  login_timeout=int(boot_timeout), await_login_timeout=1)
+        self.sync_echoes = 0  # echo commands typed before the shell answered the last one
         self._respawns = 0
 
     def __enter__(self) -> LinuxShell:
@@ -155,10 +177,10 @@ class LinuxShell:
         """Connect (QEMU may still be starting), wait for the boot marker, find the prompt."""
         started = time.monotonic()
         deadline = started + self.boot_timeout
-        self._connect(deadline)
+        self.connect(deadline)
         try:
-            if self.boot_marker is not None:
-                self._await_marker(deadline)
+            self.await_boot_marker(deadline)
+            self._synchronise(deadline)
             self.shell.login_timeout = max(1, int(deadline - time.monotonic()))
             self.target.activate(self.shell)
         except TIMEOUT as error:
@@ -171,7 +193,14 @@ class LinuxShell:
         self._respawns = len(RESPAWNED.findall(self.transcript))
         self.seconds_to_prompt = time.monotonic() - started
 
-    def _connect(self, deadline: float) -> None:
+    def connect(self, deadline: float | None = None) -> None:
+        """The console's connection alone, retried until ``deadline`` (monotonic; default:
+        ``boot_timeout`` from now) while QEMU opens its port; done already: nothing.
+        ``open`` calls it."""
+        if self.serial.state is BindingState.active:
+            return
+        if deadline is None:
+            deadline = time.monotonic() + self.boot_timeout
         while True:
             try:
                 self.target.activate(self.serial)
@@ -187,8 +216,15 @@ class LinuxShell:
                     ) from error
                 time.sleep(CONNECT_POLL_S)
 
-    def _await_marker(self, deadline: float) -> None:
-        assert self.boot_marker is not None
+    def await_boot_marker(self, deadline: float | None = None) -> None:
+        """Wait for the boot marker's line, until ``deadline`` (monotonic; default:
+        ``boot_timeout`` from now); seen already or none asked for: nothing. ``open`` calls
+        it; called first, a test can type into a booted console before the shell runs."""
+        if self.boot_marker is None or self.marker_line is not None:
+            return
+        self.connect(deadline)
+        if deadline is None:
+            deadline = time.monotonic() + self.boot_timeout
         pattern = re.escape(self.boot_marker).encode() + rb"[^\r\n]*\r?\n"
         while True:
             try:
@@ -201,6 +237,28 @@ class LinuxShell:
                 if time.monotonic() > deadline:
                     raise self._error(f"no {self.boot_marker!r} line within "
                                       f"{self.boot_timeout:.0f} s") from None
+
+    def _synchronise(self, deadline: float) -> None:
+        """Echo markers until the last one typed is answered before a prompt (see the
+        module's docstring); that prompt is left for ShellDriver. No ^C here: before the
+        shell runs it would reach /init, and a tty flushes its input on one."""
+        prompt = re.escape(self.prompt).encode()
+        wait = SYNC_FIRST_WAIT_S
+        while True:
+            marker = secrets.token_hex(5)
+            # Quoted apart, so that the echoed command line does not match.
+            self.serial.sendline(f"echo '{marker[:5]}''{marker[5:]}'")
+            self.sync_echoes += 1
+            try:
+                self.serial.expect(marker.encode() + rb"\r?\n(?=\s*" + prompt + rb")",
+                                   timeout=max(0.0, min(wait, deadline - time.monotonic())))
+                return
+            except TIMEOUT:
+                if not self.alive():
+                    raise self._error("the machine ended before its shell answered") from None
+                if time.monotonic() >= deadline:
+                    raise
+                wait = min(2 * wait, SYNC_LONGEST_WAIT_S)
 
     def _error(self, what: str) -> LinuxUserError:
         return LinuxUserError(f"Linux console {self.host}:{self.port}: {what}; "

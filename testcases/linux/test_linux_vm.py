@@ -19,6 +19,7 @@ from lab.paths import LINUX_DIR, REPO_ROOT
 pytestmark = pytest.mark.lab
 
 BOOT_S = 240.0
+TYPED_BEFORE_THE_SHELL = b"\n" * 20 + b"read line\n"
 VFPCHECK_LINE = re.compile(r"^vfpcheck: iterations=(\d+) .*\berrors=(\d+) "
                            r"result=(\S+) expected=(\S+)")
 
@@ -42,12 +43,22 @@ def linux_vm(env, target, pytestconfig, tmp_path_factory):
     transcript = tmp_path_factory.mktemp("linux-vm") / "linux-console.txt"
     try:
         strategy.transition("ovm")
-        with LinuxShell(port, boot_timeout=BOOT_S, transcript_path=transcript) as shell:
+        shell = LinuxShell(port, boot_timeout=BOOT_S, transcript_path=transcript)
+        try:
+            # Typed before the shell runs: Enter pressed a few times, each newline waiting
+            # in the tty for a prompt of its own, and a command that takes the next line
+            # typed as its input. No prompt may be taken for a command's, no command's line
+            # for another's input.
+            shell.await_boot_marker()
+            shell.write(TYPED_BEFORE_THE_SHELL)
+            shell.open()
             capture = pytestconfig.pluginmanager.getplugin("capturemanager")
             with capture.global_and_fixture_disabled():
                 print(f"\n[linux vm] boot under OVM to a shell prompt: "
                       f"{shell.seconds_to_prompt:.1f} s wall; console transcript: {transcript}")
             yield strategy, shell
+        finally:
+            shell.close()
     finally:
         strategy.transition("off")
         # Its command line carries this test's serial port: the next image gets a fresh one.
