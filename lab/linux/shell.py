@@ -141,7 +141,8 @@ class LinuxShell:
         self.transcript_path = transcript_path
         self.alive = alive or (lambda: True)
         self.marker_line: str | None = None  # the boot marker's line, once seen
-        self.seconds_to_prompt: float | None = None  # open() to a usable shell
+        self.seconds_to_prompt: float | None = None  # the first connection try to a shell
+        self._connecting_since: float | None = None
         self.target = Target(f"linux-console-{port}")
         NetworkSerialPort(self.target, name=None, host=host, port=port, protocol="raw")
         self.serial = TranscribingSerialDriver(self.target, name=None)
@@ -150,7 +151,6 @@ class LinuxShell:
         self.shell = ShellDriver(self.target, name=None, prompt=re.escape(prompt),
                                  login_prompt=NO_LOGIN, username="root",
                                  login_timeout=int(boot_timeout), await_login_timeout=1)
-        self.sync_echoes = 0  # echo commands typed before the shell answered the last one
         self._respawns = 0
 
     def __enter__(self) -> LinuxShell:
@@ -174,12 +174,11 @@ class LinuxShell:
         return "\n".join(self.transcript.rstrip().splitlines()[-lines:]) or "(nothing)"
 
     def open(self) -> None:
-        """Connect (QEMU may still be starting), wait for the boot marker, find the prompt."""
-        started = time.monotonic()
-        deadline = started + self.boot_timeout
-        self.connect(deadline)
+        """Connect (QEMU may still be starting), wait for the boot marker, synchronise with
+        the shell, hand it to ShellDriver."""
+        deadline = time.monotonic() + self.boot_timeout
         try:
-            self.await_boot_marker(deadline)
+            self.await_boot_marker(deadline)  # connects first
             self._synchronise(deadline)
             self.shell.login_timeout = max(1, int(deadline - time.monotonic()))
             self.target.activate(self.shell)
@@ -191,16 +190,16 @@ class LinuxShell:
         except Exception as error:  # the console closed: QEMU ended
             raise self._error(f"the console failed before the shell came up ({error})") from error
         self._respawns = len(RESPAWNED.findall(self.transcript))
-        self.seconds_to_prompt = time.monotonic() - started
+        assert self._connecting_since is not None
+        self.seconds_to_prompt = time.monotonic() - self._connecting_since
 
-    def connect(self, deadline: float | None = None) -> None:
-        """The console's connection alone, retried until ``deadline`` (monotonic; default:
-        ``boot_timeout`` from now) while QEMU opens its port; done already: nothing.
-        ``open`` calls it."""
+    def _connect(self, deadline: float) -> None:
+        """Retried until ``deadline`` (monotonic) while QEMU opens its port; done already:
+        nothing."""
         if self.serial.state is BindingState.active:
             return
-        if deadline is None:
-            deadline = time.monotonic() + self.boot_timeout
+        if self._connecting_since is None:
+            self._connecting_since = time.monotonic()
         while True:
             try:
                 self.target.activate(self.serial)
@@ -220,11 +219,11 @@ class LinuxShell:
         """Wait for the boot marker's line, until ``deadline`` (monotonic; default:
         ``boot_timeout`` from now); seen already or none asked for: nothing. ``open`` calls
         it; called first, a test can type into a booted console before the shell runs."""
-        if self.boot_marker is None or self.marker_line is not None:
-            return
-        self.connect(deadline)
         if deadline is None:
             deadline = time.monotonic() + self.boot_timeout
+        self._connect(deadline)
+        if self.boot_marker is None or self.marker_line is not None:
+            return
         pattern = re.escape(self.boot_marker).encode() + rb"[^\r\n]*\r?\n"
         while True:
             try:
@@ -242,15 +241,12 @@ class LinuxShell:
         """Echo markers until the last one typed is answered before a prompt (see the
         module's docstring); that prompt is left for ShellDriver. No ^C here: before the
         shell runs it would reach /init, and a tty flushes its input on one."""
-        prompt = re.escape(self.prompt).encode()
+        prompt = re.escape(self.prompt)
         wait = SYNC_FIRST_WAIT_S
         while True:
-            marker = secrets.token_hex(5)
-            # Quoted apart, so that the echoed command line does not match.
-            self.serial.sendline(f"echo '{marker[:5]}''{marker[5:]}'")
-            self.sync_echoes += 1
+            marker = self._type_marker()
             try:
-                self.serial.expect(marker.encode() + rb"\r?\n(?=\s*" + prompt + rb")",
+                self.serial.expect(rf"{marker}\r?\n(?=\s*{prompt})",
                                    timeout=max(0.0, min(wait, deadline - time.monotonic())))
                 return
             except TIMEOUT:
@@ -259,6 +255,13 @@ class LinuxShell:
                 if time.monotonic() >= deadline:
                     raise
                 wait = min(2 * wait, SYNC_LONGEST_WAIT_S)
+
+    def _type_marker(self) -> str:
+        """Type an echo of a fresh marker; the marker, which only its output contains: the
+        command line, echoed as typed, has it quoted apart."""
+        marker = secrets.token_hex(5)
+        self.serial.sendline(f"echo '{marker[:5]}''{marker[5:]}'")
+        return marker
 
     def _error(self, what: str) -> LinuxUserError:
         return LinuxUserError(f"Linux console {self.host}:{self.port}: {what}; "
@@ -274,9 +277,7 @@ class LinuxShell:
         prompt = re.escape(self.prompt)
         for _ in range(INTERRUPTS):
             self.serial.sendcontrol("c")
-            marker = secrets.token_hex(5)
-            # Quoted apart, so that the echoed command line does not match.
-            self.serial.sendline(f"echo '{marker[:5]}''{marker[5:]}'")
+            marker = self._type_marker()
             try:
                 self.serial.expect(rf"{marker}\s+{prompt}", timeout=PROMPT_AFTER_INTERRUPT_S)
                 break
