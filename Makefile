@@ -15,7 +15,7 @@ LAB_ARGS ?=
 
 PY := .venv/bin/python
 
-.PHONY: all setup firmware firmware-all lab nightly test lint debug check-config clean
+.PHONY: all setup firmware firmware-all lab nightly test test-long lint debug check-config clean
 
 all: firmware
 
@@ -46,8 +46,12 @@ lint: setup
 	$(PY) -m ruff check lab
 	$(PY) -m mypy
 
+# Tests marked `long` (minutes each) are left to test-long, so that the suite fits CI.
 test: firmware-all lint
-	$(PY) -m pytest --lg-env $(LG_ENV) --junitxml=build/test-results.xml $(PYTEST_ARGS)
+	$(PY) -m pytest --lg-env $(LG_ENV) --junitxml=build/test-results.xml -m "not long" $(PYTEST_ARGS)
+
+test-long: firmware-all
+	$(PY) -m pytest --lg-env $(LG_ENV) -m long $(PYTEST_ARGS)
 
 debug: firmware
 	$(PY) -m lab.debug --board $(BOARD) --scenario $(SCENARIO)

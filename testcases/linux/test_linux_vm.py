@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from linux_boot import linux_under_ovm, report
 
-from lab.linux.shell import LinuxShell, free_port, qemu_driver_add_console
-from lab.paths import LINUX_DIR, REPO_ROOT
+from lab.paths import LINUX_DIR
 
 pytestmark = pytest.mark.lab
 
@@ -27,43 +27,16 @@ VFPCHECK_LINE = re.compile(r"^vfpcheck: iterations=(\d+) .*\berrors=(\d+) "
 @pytest.fixture(scope="module")
 def linux_vm(env, target, pytestconfig, tmp_path_factory):
     """OVM with the Linux VM booted, and a shell on Linux's console; both ended after."""
-    from lab.firmware.build import build
-
-    if not (LINUX_DIR / "VERSION").is_file() or not (LINUX_DIR / "rt-tests").is_dir():
-        pytest.skip("no build/linux-armhf (kernel, busybox, rt-tests): run env/setup.sh")
-    board = env.config.get_option("ovm_board", None)
-    strategy = target.get_driver("OVMStrategy")
-    strategy.select_image(build(board, "linux-alone", repo_root=REPO_ROOT).elf)
-    strategy.transition("off")
-    qemu = strategy.power
-    # Activated now, so that its command (built at activation) is the one that starts.
-    target.activate(qemu)
-    port = free_port()
-    qemu_driver_add_console(qemu, port)
     transcript = tmp_path_factory.mktemp("linux-vm") / "linux-console.txt"
-    try:
-        strategy.transition("ovm")
-        shell = LinuxShell(port, boot_timeout=BOOT_S, transcript_path=transcript)
-        try:
-            # Typed before the shell runs: Enter pressed a few times, each newline waiting
-            # in the tty for a prompt of its own, and a command that takes the next line
-            # typed as its input. No prompt may be taken for a command's, no command's line
-            # for another's input.
-            shell.await_boot_marker()
-            shell.write(TYPED_BEFORE_THE_SHELL)
-            shell.open()
-            capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-            with capture.global_and_fixture_disabled():
-                print(f"\n[linux vm] boot under OVM to a shell prompt: "
-                      f"{shell.seconds_to_prompt:.1f} s wall; console transcript: {transcript}")
-            yield strategy, shell
-        finally:
-            shell.close()
-    finally:
-        strategy.transition("off")
-        # Its command line carries this test's serial port: the next image gets a fresh one.
-        target.deactivate(qemu)
-        strategy.select_image(None)
+    # Typed before the shell runs: Enter pressed a few times, each newline waiting in the
+    # tty for a prompt of its own, and a command that takes the next line typed as its
+    # input. No prompt may be taken for a command's, no command's line for another's input.
+    with linux_under_ovm(env, target, "linux-alone", boot_s=BOOT_S, transcript=transcript,
+                         before_shell=lambda shell: shell.write(TYPED_BEFORE_THE_SHELL),
+                         ) as (strategy, shell):
+        report(pytestconfig, f"[linux vm] boot under OVM to a shell prompt: "
+                             f"{shell.seconds_to_prompt:.1f} s wall; console transcript: {transcript}")
+        yield strategy, shell
 
 
 @pytest.mark.qemu
