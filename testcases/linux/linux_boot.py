@@ -1,4 +1,5 @@
-"""Booting a Linux scenario under OVM through labgrid, for the test modules here.
+"""Booting a Linux scenario under OVM through labgrid, and what the test modules here
+read from a Linux shell (the kernel's release, the CPU's features, vfpcheck's line).
 
 OVM's console stays on UART0 (the QEMUDriver, as in every test); Linux's console
 is UART1, QEMU's second serial port, added to the QEMUDriver's command line on a
@@ -9,6 +10,7 @@ so the next image gets a command line without this port.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,33 @@ import pytest
 
 from lab.linux.shell import LinuxShell, free_port, qemu_driver_add_console
 from lab.paths import LINUX_DIR, REPO_ROOT
+
+VFPCHECK_LINE = re.compile(r"^vfpcheck: iterations=(\d+) .*\berrors=(\d+) "
+                           r"result=(\S+) expected=(\S+)")
+
+
+def needs_linux_files() -> None:
+    if not (LINUX_DIR / "VERSION").is_file() or not (LINUX_DIR / "rt-tests").is_dir():
+        pytest.skip("no build/linux-armhf (kernel, busybox, rt-tests): run env/setup.sh")
+
+
+def debian_release() -> str:
+    """The kernel release env/setup.sh unpacked (build/linux-armhf/VERSION)."""
+    return dict(line.split("=", 1) for line in
+                (LINUX_DIR / "VERSION").read_text().splitlines())["kernel"]
+
+
+def cpu_features(shell: LinuxShell) -> set[str]:
+    """/proc/cpuinfo's Features."""
+    (features,) = [line for line in shell.run_check("cat /proc/cpuinfo")
+                   if line.startswith("Features")]
+    return set(features.split(":", 1)[1].split())
+
+
+def vfpcheck_summary(lines: list[str]) -> re.Match[str]:
+    """vfpcheck's one summary line among its output: iterations, errors, result, expected."""
+    (match,) = [m for m in map(VFPCHECK_LINE.match, lines) if m]
+    return match
 
 
 @contextmanager
@@ -27,8 +56,7 @@ def linux_under_ovm(env, target, scenario: str, *, boot_s: float, transcript: Pa
     after. ``before_shell`` runs between /init's marker and the shell's start."""
     from lab.firmware.build import build
 
-    if not (LINUX_DIR / "VERSION").is_file() or not (LINUX_DIR / "rt-tests").is_dir():
-        pytest.skip("no build/linux-armhf (kernel, busybox, rt-tests): run env/setup.sh")
+    needs_linux_files()
     board = env.config.get_option("ovm_board", None)
     strategy = target.get_driver("OVMStrategy")
     strategy.select_image(build(board, scenario, repo_root=REPO_ROOT).elf)

@@ -16,9 +16,8 @@ import re
 import time
 
 import pytest
-from linux_boot import linux_under_ovm, report
+from linux_boot import cpu_features, debian_release, linux_under_ovm, report, vfpcheck_summary
 
-from lab.paths import LINUX_DIR
 from lab.target.records import parse_records
 
 pytestmark = [pytest.mark.lab, pytest.mark.long]
@@ -38,8 +37,6 @@ DEADLINE = re.compile(r"^\[srt\] (?P<jobs>\d+) jobs: OVM counted (?P<done>\d+) d
 # the shell still answers within its timeouts on a quarter of an emulated core.
 LOAD = "while :; do hackbench -g 1 -f 2 -l 10; done"
 LOAD_PID = "/tmp/load.pid"
-VFPCHECK_LINE = re.compile(r"^vfpcheck: iterations=(\d+) .*\berrors=(\d+) "
-                           r"result=(\S+) expected=(\S+)")
 
 
 def values(lines: list[str], name: str, vm: str) -> list[dict[str, int]]:
@@ -87,8 +84,7 @@ def test_the_layout_is_the_papers(linux_host):
 @pytest.mark.qemu
 def test_linux_is_debians_kernel_on_one_core(linux_host):
     _, shell = linux_host
-    release = dict(line.split("=", 1) for line in
-                   (LINUX_DIR / "VERSION").read_text().splitlines())["kernel"]
+    release = debian_release()
     assert shell.run_check("uname -r") == [release]
     assert shell.run_check("grep -c ^processor /proc/cpuinfo") == ["1"]
 
@@ -96,13 +92,11 @@ def test_linux_is_debians_kernel_on_one_core(linux_host):
 @pytest.mark.qemu
 def test_vfp_state_never_leaks_between_linux_and_the_srt(linux_host):
     strategy, shell = linux_host
-    (features,) = [line for line in shell.run_check("cat /proc/cpuinfo")
-                   if line.startswith("Features")]
-    assert {"vfp", "neon"} <= set(features.split(":", 1)[1].split())
+    assert {"vfp", "neon"} <= cpu_features(shell)
     jobs_before = max((int(m["jobs"]) for m in VFP.finditer(strategy.transcript.text)), default=0)
     # A quarter of the default run: Linux has a quarter of the core.
     lines, code = shell.run(f"vfpcheck {VFPCHECK_ITERATIONS}", timeout=300)
-    (match,) = [m for m in map(VFPCHECK_LINE.match, lines) if m]
+    match = vfpcheck_summary(lines)
     assert code == 0, lines
     # Linux's: every iteration's registers as it left them, the result exact.
     assert match[2] == "0" and match[3] == match[4]

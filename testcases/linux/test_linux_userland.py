@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from linux_boot import cpu_features, debian_release, needs_linux_files, report, vfpcheck_summary
 
 from lab.linux import LinuxUserError
 from lab.linux.cyclictest import (
@@ -40,14 +41,7 @@ from lab.linux.userland import SYSROOT_LIB, find_userland, resolve_libraries
 from lab.paths import LINUX_DIR
 from lab.results.cyclictest import FILE_VERSION, thread_entry
 
-VFPCHECK_LINE = re.compile(r"^vfpcheck: iterations=(\d+) .*\berrors=(\d+) "
-                           r"result=(\S+) expected=(\S+)")
 CYCLICTEST_LOOPS = 1000
-
-
-def _needs_linux_files() -> None:
-    if not (LINUX_DIR / "VERSION").is_file() or not (LINUX_DIR / "rt-tests").is_dir():
-        pytest.skip("no build/linux-armhf (kernel, busybox, rt-tests): run env/setup.sh")
 
 
 # -- no QEMU ------------------------------------------------------------------------------
@@ -66,7 +60,7 @@ def test_newc_archive_lists_as_written(tmp_path):
 
 
 def test_host_initramfs_is_deterministic_and_complete(tmp_path):
-    _needs_linux_files()
+    needs_linux_files()
     first = build_host_initramfs(out=tmp_path / "a.cpio.gz")
     second = build_host_initramfs(out=tmp_path / "b.cpio.gz")
     assert first.read_bytes() == second.read_bytes()
@@ -77,7 +71,7 @@ def test_host_initramfs_is_deterministic_and_complete(tmp_path):
 
 
 def test_userland_libraries_resolve_from_packages_and_sysroot():
-    _needs_linux_files()
+    needs_linux_files()
     userland = find_userland()
     assert str(userland.loader) == "/lib/ld-linux-armhf.so.3"
     assert userland.libraries["libnuma.so.1"].is_relative_to(LINUX_DIR / "rt-tests")
@@ -86,7 +80,7 @@ def test_userland_libraries_resolve_from_packages_and_sysroot():
 
 
 def test_a_missing_library_is_named():
-    _needs_linux_files()
+    needs_linux_files()
     userland = find_userland()
     with pytest.raises(LinuxUserError, match=r"libnuma\.so\.1 \(needed by .*cyclictest"):
         resolve_libraries({"cyclictest": userland.programs["cyclictest"]}, [SYSROOT_LIB])
@@ -155,7 +149,7 @@ def test_shell_on_a_closed_port_fails_clearly():
 
 
 def test_build_host_initramfs_default_place():
-    _needs_linux_files()
+    needs_linux_files()
     assert build_host_initramfs() == LINUX_DIR / HOST_INITRAMFS
 
 
@@ -181,20 +175,17 @@ def test_console_goes_after_qemudrivers_own_serial(env):
 @pytest.fixture(scope="module")
 def shell(env, pytestconfig, tmp_path_factory):
     """The host image booted natively, once; its console transcript kept in pytest's tmp."""
-    _needs_linux_files()
+    needs_linux_files()
     transcript = tmp_path_factory.mktemp("linux-userland") / "console.txt"
     with boot_native(env_file=Path(env.config_file), transcript_path=transcript) as linux:
-        capture = pytestconfig.pluginmanager.getplugin("capturemanager")
-        with capture.global_and_fixture_disabled():
-            print(f"\n[linux userland] native boot to a shell prompt: "
-                  f"{linux.seconds_to_prompt:.1f} s wall; console transcript: {transcript}")
+        report(pytestconfig, f"[linux userland] native boot to a shell prompt: "
+                             f"{linux.seconds_to_prompt:.1f} s wall; console transcript: {transcript}")
         yield linux
 
 
 @pytest.mark.qemu
 def test_kernel_release_is_debians(shell):
-    release = dict(line.split("=", 1) for line in
-                   (LINUX_DIR / "VERSION").read_text().splitlines())["kernel"]
+    release = debian_release()
     assert shell.run_check("uname -r") == [release]
     assert shell.marker_line is not None and shell.marker_line.endswith(release)
 
@@ -207,9 +198,7 @@ def test_console_is_the_second_uart(shell):
 
 @pytest.mark.qemu
 def test_cpu_has_vfp_and_neon(shell):
-    (features,) = [line for line in shell.run_check("cat /proc/cpuinfo")
-                   if line.startswith("Features")]
-    assert {"vfp", "neon"} <= set(features.split(":", 1)[1].split())
+    assert {"vfp", "neon"} <= cpu_features(shell)
 
 
 @pytest.mark.qemu
@@ -220,7 +209,7 @@ def test_applets_linked_are_busyboxs(shell):
 @pytest.mark.qemu
 def test_vfpcheck_finds_the_state_preserved(shell):
     lines, code = shell.run("vfpcheck", timeout=60)
-    (match,) = [m for m in map(VFPCHECK_LINE.match, lines) if m]
+    match = vfpcheck_summary(lines)
     assert code == 0, lines
     assert match[2] == "0" and match[3] == match[4]
 
@@ -228,7 +217,7 @@ def test_vfpcheck_finds_the_state_preserved(shell):
 @pytest.mark.qemu
 def test_vfpcheck_sees_a_corrupted_register(shell):
     lines, code = shell.run("vfpcheck 20 1000 2 corrupt")
-    (match,) = [m for m in map(VFPCHECK_LINE.match, lines) if m]
+    match = vfpcheck_summary(lines)
     assert code == 1 and match[2] == "20"  # one changed register in each of worker 0's windows
     assert any("d17 = 0xdeadbeefdeadbeef" in line for line in lines)
 

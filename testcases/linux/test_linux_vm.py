@@ -9,19 +9,13 @@ console stays on UART0, through the QEMUDriver as in every other test.
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from linux_boot import linux_under_ovm, report
-
-from lab.paths import LINUX_DIR
+from linux_boot import cpu_features, debian_release, linux_under_ovm, report, vfpcheck_summary
 
 pytestmark = pytest.mark.lab
 
 BOOT_S = 240.0
 TYPED_BEFORE_THE_SHELL = b"\n" * 20 + b"read line\n"
-VFPCHECK_LINE = re.compile(r"^vfpcheck: iterations=(\d+) .*\berrors=(\d+) "
-                           r"result=(\S+) expected=(\S+)")
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +45,7 @@ def test_ovm_creates_the_linux_vm_in_supervisor_mode(linux_vm):
 @pytest.mark.qemu
 def test_the_kernel_is_debians_and_sees_only_its_vm(linux_vm):
     _, shell = linux_vm
-    release = dict(line.split("=", 1) for line in
-                   (LINUX_DIR / "VERSION").read_text().splitlines())["kernel"]
+    release = debian_release()
     assert shell.run_check("uname -r") == [release]
     assert shell.run_check("tty") == ["/dev/ttyAMA1"]
     # One CPU, 128 MiB (less what the kernel keeps): the VM's core and region.
@@ -64,11 +57,9 @@ def test_the_kernel_is_debians_and_sees_only_its_vm(linux_vm):
 @pytest.mark.qemu
 def test_vfp_and_neon_are_there_and_keep_their_state(linux_vm):
     _, shell = linux_vm
-    (features,) = [line for line in shell.run_check("cat /proc/cpuinfo")
-                   if line.startswith("Features")]
-    assert {"vfp", "neon"} <= set(features.split(":", 1)[1].split())
+    assert {"vfp", "neon"} <= cpu_features(shell)
     lines, code = shell.run("vfpcheck", timeout=120)
-    (match,) = [m for m in map(VFPCHECK_LINE.match, lines) if m]
+    match = vfpcheck_summary(lines)
     assert code == 0, lines
     assert match[2] == "0" and match[3] == match[4]
 
