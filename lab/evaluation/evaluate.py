@@ -7,7 +7,9 @@ baseline beside them. ``run_evaluation`` (one target, ``make lab``) and
 ``evaluate_and_keep`` is what ``lab.run`` and ``lab.nightly`` call: run, then
 keep through the results pipeline. The Linux baseline runs only where the
 target is QEMU (it boots Debian's kernel on the same emulated machine,
-outside labgrid).
+outside labgrid), and so does the ``linux_host`` experiment (``linux_host``:
+Linux under OVM beside the real-time VMs, and natively), which only
+``run_evaluation`` runs: minutes of Linux on a quarter of an emulated core.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from labgrid.strategy import StrategyError
 
 from lab.firmware.errors import BuildError
 from lab.firmware.loader import load_board
+from lab.linux import LinuxUserError
 from lab.paths import OVM_DIR, REPO_ROOT, shown
 from lab.results.outputs import RunFailed
 from lab.results.pipeline import KeptRun, keep_run
@@ -44,6 +47,7 @@ from .experiments import (
     Progress,
     run_experiment,
 )
+from .linux_host import LinuxHostError, LinuxHostResult, run_linux_host, summary_section
 from .samples import sample_frame, scalar_frame
 from .summary import build_summary, table
 
@@ -85,11 +89,13 @@ def assemble_run(
     *,
     started_ns: int,
     linux_env: Path | None,
+    linux_host: LinuxHostResult | None = None,
     extra: Mapping[str, Any] | None = None,
     progress: Progress = print,
 ) -> EvaluationRun:
     """The experiments' results as one run: the Linux baseline (with ``linux_env``, on
-    QEMU only), the tables, ``summary.json`` (plus ``extra``) and the printed table."""
+    QEMU only), the tables, ``summary.json`` (plus the ``linux_host`` experiment's section
+    and ``extra``) and the printed table."""
     timebase = Timebase(load_board(OVM_DIR, provenance.board).private_timer_hz,
                         provenance.icount_shift)
     linux_ns = linux_method = None
@@ -106,7 +112,11 @@ def assemble_run(
     samples, unpaired = sample_frame(results, timebase, linux_ns)
     scalars = scalar_frame(results, timebase, board=provenance.board, repo_root=REPO_ROOT)
     builds = {name: result.build for name, result in results.items()}
+    if linux_host is not None:
+        builds.update(linux_host.builds)
     summary = build_summary(samples, scalars, timebase, provenance, builds, unpaired, linux_method)
+    if linux_host is not None:
+        summary["linux_host"] = summary_section(linux_host, timebase, provenance.icount_shift)
     summary.update(extra or {})
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -120,8 +130,11 @@ def run_evaluation(
     out_dir: Path,
     *,
     experiments: Iterable[Experiment] = EXPERIMENTS,
+    linux_host: bool = True,
     progress: Progress = print,
 ) -> EvaluationRun:
+    """Every experiment on ``target``; ``linux_host``: the linux_host experiment too (QEMU
+    only: elsewhere it is skipped, and says so)."""
     started_ns = time.time_ns()
     board = ovm_board(target)
     strategy = target.get_driver("OVMStrategy")
@@ -133,23 +146,31 @@ def run_evaluation(
                 experiment, strategy, board, REPO_ROOT, out_dir, progress)
     finally:
         strategy.select_image(None)
+    hosted = None
+    if linux_host and provenance.board_kind == "qemu":
+        hosted = run_linux_host(target, board, env_file, out_dir, progress=progress)
+    elif linux_host:
+        progress("[eval] linux_host: skipped (it boots Linux's console on QEMU's second UART)")
     return assemble_run(results, provenance, out_dir, started_ns=started_ns,
-                        linux_env=env_file, progress=progress)
+                        linux_env=env_file, linux_host=hosted, progress=progress)
 
 
 def evaluate_and_keep(env_file: Path, out: Path, store_path: Path, *, source: str,
                       progress: Progress = print,
-                      check_held: Callable[[], None] = lambda: None) -> RunInfo:
+                      check_held: Callable[[], None] = lambda: None,
+                      linux_host: bool = True) -> RunInfo:
     """Run the evaluation on the environment's target into ``out`` and keep it (store,
     InfluxDB, report). Raises ``RunFailed`` with the reason; nothing is stored then.
-    ``check_held`` raises when the board was not the run's throughout (a place lost)."""
+    ``check_held`` raises when the board was not the run's throughout (a place lost);
+    ``linux_host``: run that experiment too (``run_evaluation``)."""
     progress("\n[lab] the paper's evaluation: each experiment is one boot")
     env = Environment(str(env_file))
     started = time.monotonic()
     try:
-        run = run_evaluation(env.get_target("main"), env_file, out, progress=progress)
+        run = run_evaluation(env.get_target("main"), env_file, out, linux_host=linux_host,
+                             progress=progress)
     except (StrategyError, ConsoleTimeout, EvaluationError, linux_baseline.BaselineError,
-            BuildError) as failure:
+            BuildError, LinuxHostError, LinuxUserError) as failure:
         # labgrid's strategy wraps what failed inside it; the lab's own errors say it whole.
         inner = failure.__cause__ if isinstance(failure, StrategyError) else None
         raise RunFailed(str(inner or failure)) from failure

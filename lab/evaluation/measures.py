@@ -30,7 +30,7 @@ class SwitchSamples:
     # NRT -> SRT at the SRT's release (OVM's timer event, EDF pick, switch):
     # the NRT's last read to the SRT's first.
     preempting: np.ndarray
-    # SRT jobs with no NRT gap around them (the NRT did not run between two jobs).
+    # SRT jobs not alone in an NRT gap (the NRT did not run between two jobs).
     unpaired: int
 
 
@@ -40,8 +40,9 @@ def pair_switches(
     """Pair each SRT job [switch_in, switch_out] with the NRT gap that contains it.
 
     A gap is time the NRT did not run. The job's switch-in follows the gap's
-    begin, its switch-out precedes the gap's end; only jobs inside one gap
-    count, as then nothing else ran between the two timestamps of a switch.
+    begin, its switch-out precedes the gap's end; only a job alone inside one
+    gap counts, as then nothing else ran between the two timestamps of a
+    switch (two jobs in one gap: the NRT did not run between them).
     """
     job_in, job_out = unwrap32(switch_in), unwrap32(switch_out)
     begins, ends = unwrap32(gap_begin), unwrap32(gap_end)
@@ -52,6 +53,8 @@ def pair_switches(
     begins, ends = begins + offset, ends + offset
     gap = np.searchsorted(begins, job_in, side="right") - 1
     inside = (gap >= 0) & (job_out <= ends[np.clip(gap, 0, None)])
+    jobs_in_gap = np.bincount(gap[inside], minlength=begins.size)
+    inside &= jobs_in_gap[np.clip(gap, 0, None)] == 1
     return SwitchSamples(
         yielding=ends[gap[inside]] - job_out[inside],
         preempting=job_in[inside] - begins[gap[inside]],

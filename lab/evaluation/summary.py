@@ -133,7 +133,8 @@ def table(summary: Mapping[str, Any]) -> str:
     switch = summary["context_switch_ns"]
     deadline = summary["deadline"]
     sched, over = deadline["schedulable"], deadline["overload"]
-    width = max(len(r[0]) for r in rows + io_rows)
+    hosted_rows = _linux_host_rows(summary.get("linux_host"))
+    width = max(len(r[0]) for r in rows + io_rows + hosted_rows)
     lines = [
         f"{'':<{width}}  {'paper: ' + paper['unit']:<18}  ours: {ours}",
         f"{'':<{width}}  {'min/mean/max':<18}  min/mean/max",
@@ -150,8 +151,38 @@ def table(summary: Mapping[str, Any]) -> str:
     lines += [f"{name:<{width}}  {theirs:<18}  {mine}" for name, theirs, mine in io_rows]
     lines.append(f"{'console, quiet line delay':<{width}}  {'-':<18}  "
                  f"{_console_cell(summary.get('console_sharing', {}))}")
+    lines += [f"{name:<{width}}  {'-':<18}  {mine}" for name, mine in hosted_rows]
     lines.append(f"(paper: {paper['origin']}; ours: commit {summary['commit']})")
     return "\n".join(lines)
+
+
+def _ns_cell(figures: Mapping[str, Any]) -> str:
+    """min/mean/max in ns, and p99 where there is one: the linux_host rows have no
+    instruction counts (Linux's figures do not repeat to the instruction)."""
+    if not figures.get("n"):
+        return "-"
+    text = f"{figures['min']:.0f}/{figures['mean']:.0f}/{figures['max']:.0f}"
+    if figures.get("p99") is not None:
+        text += f", p99 {figures['p99']:.0f}"
+    return text + f" (n={figures['n']})"
+
+
+def _linux_host_rows(hosted: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """The linux_host experiment's lines: cyclictest both ways, the switches, the deadlines."""
+    if not hosted:
+        return []
+    cyclictest, switch = hosted["cyclictest_ns"], hosted["context_switch_ns"]
+    deadline, timing = hosted["deadline"], hosted["timing"]
+    return [
+        ("Linux host: cyclictest native", _ns_cell(cyclictest["native"])),
+        ("Linux host: cyclictest under OVM", _ns_cell(cyclictest["ovm"])),
+        ("Linux host: switch SRT -> Linux", _ns_cell(switch["to_linux"])),
+        ("Linux host: switch Linux -> SRT", _ns_cell(switch["to_srt"])),
+        ("Linux host: SRT, Linux loaded", f"{deadline['misses']} misses in "
+                                          f"{deadline['periods']} periods"),
+        ("Linux host: kernel, timing", f"{hosted['kernel']}, timing={timing['timing']}, not "
+                                       "repeatable (console input in real time)"),
+    ]
 
 
 def _console_cell(sharing: Mapping[str, Any]) -> str:

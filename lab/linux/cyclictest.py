@@ -75,13 +75,19 @@ class CyclictestRun:
 
 def cyclictest_command(loops: int, *, interval_us: int = 1000, priority: int = 90,
                        threads: int = 1, histogram_ns: int = HIST_MAX,
-                       json_path: str = JSON_PATH, extra: Sequence[str] = ()) -> str:
+                       json_path: str = JSON_PATH, extra: Sequence[str] = (),
+                       nsecs: bool = True) -> str:
     """The shell command: memory locked, SCHED_FIFO ``priority``, ``loops`` wake-ups every
-    ``interval_us`` per thread, summary only, ns, histogram of ``histogram_ns`` buckets."""
-    if loops <= 0 or threads <= 0 or not 0 < histogram_ns <= HIST_MAX:
-        raise ValueError("loops and threads must be positive, histogram_ns in 1..HIST_MAX")
+    ``interval_us`` per thread, summary only, a histogram up to ``histogram_ns``: in ns
+    buckets (``nsecs``, ``histogram_ns`` of them) or in µs buckets (a thousandth as many,
+    whose printing costs a thousandth)."""
+    buckets = histogram_ns if nsecs else histogram_ns // 1000
+    if loops <= 0 or threads <= 0 or not 0 < buckets <= HIST_MAX:
+        raise ValueError("loops and threads must be positive, and the histogram 1..HIST_MAX "
+                         "buckets (histogram_ns of 1000 or more in µs buckets)")
+    unit = ["-N"] if nsecs else []
     words = ["cyclictest", "-m", "-p", str(priority), "-i", str(interval_us), "-l", str(loops),
-             "-t", str(threads), "-q", "-N", "-h", str(histogram_ns), "--histfile=/dev/null",
+             "-t", str(threads), "-q", *unit, "-h", str(buckets), "--histfile=/dev/null",
              f"--json={json_path}", *extra]
     return shlex.join(words)
 
@@ -168,14 +174,15 @@ def read_cyclictest_json(path: Path) -> CyclictestRun:
 
 def run_cyclictest(shell: Shell, loops: int, *, interval_us: int = 1000, priority: int = 90,
                    threads: int = 1, histogram_ns: int = HIST_MAX, json_path: str = JSON_PATH,
-                   extra: Sequence[str] = (), timeout: float | None = None) -> CyclictestRun:
+                   extra: Sequence[str] = (), timeout: float | None = None,
+                   nsecs: bool = True) -> CyclictestRun:
     """Run cyclictest through ``shell``, read its file back over the console, parse it.
 
     ``timeout`` (wall s) defaults to a minute plus twice the run's virtual length; the
     histogram's printing is in the minute (see the module's docstring)."""
     command = cyclictest_command(loops, interval_us=interval_us, priority=priority,
                                  threads=threads, histogram_ns=histogram_ns,
-                                 json_path=json_path, extra=extra)
+                                 json_path=json_path, extra=extra, nsecs=nsecs)
     wall = timeout if timeout is not None else 60.0 + 2 * loops * interval_us / 1e6
     shell.run_check(command, timeout=wall)
     lines = shell.run_check(f"cat {shlex.quote(json_path)}")

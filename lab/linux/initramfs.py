@@ -7,7 +7,8 @@ with it as well.
 
 The host image (``build/linux-armhf/initramfs-host.cpio.gz``) holds busybox
 with links for the applets the lab uses, rt-tests' cyclictest and hackbench
-with their libraries and loader (``lab.linux.userland``), ``vfpcheck``, and an
+with their libraries and loader (``lab.linux.userland``), the lab's own programs
+(``lab.linux.programs``: vfpcheck, switchprobe), and an
 ``/init`` that mounts proc, sysfs and devtmpfs, prints ``INIT_MARK`` with the
 kernel's release, and keeps an interactive shell with the prompt ``PROMPT``
 on ``/dev/console`` (restarted whenever it exits). No login: the console is
@@ -27,7 +28,7 @@ from pathlib import Path
 from lab.paths import LINUX_DIR
 
 from . import LinuxUserError
-from .programs import build_vfpcheck
+from .programs import build_lab_programs
 from .userland import find_userland
 
 HOST_INITRAMFS = "initramfs-host.cpio.gz"
@@ -128,7 +129,7 @@ def write_initramfs(members: Iterable[Member], out: Path) -> Path:
 
 
 def host_members(busybox: Path, programs: dict[str, Path], libraries: dict[str, Path],
-                 vfpcheck: Path) -> list[Member]:
+                 lab_programs: dict[str, Path]) -> list[Member]:
     """The host image's members: programs go to /bin, libraries (by soname, the loader
     among them) to /lib, in sorted order so that the archive does not depend on a dict's."""
     return [
@@ -142,7 +143,8 @@ def host_members(busybox: Path, programs: dict[str, Path], libraries: dict[str, 
         regular("bin/busybox", busybox.read_bytes()),
         *(symlink(f"bin/{applet}", "busybox") for applet in APPLETS),
         *(regular(f"bin/{name}", programs[name].read_bytes()) for name in sorted(programs)),
-        regular("bin/vfpcheck", vfpcheck.read_bytes()),
+        *(regular(f"bin/{name}", lab_programs[name].read_bytes())
+          for name in sorted(lab_programs)),
         directory("lib"),
         *(regular(f"lib/{name}", libraries[name].read_bytes()) for name in sorted(libraries)),
         regular("init", INIT_SCRIPT.encode()),
@@ -150,12 +152,12 @@ def host_members(busybox: Path, programs: dict[str, Path], libraries: dict[str, 
 
 
 def build_host_initramfs(linux_dir: Path = LINUX_DIR, out: Path | None = None) -> Path:
-    """Build (vfpcheck when its source changed, the archive always: about a second) and
-    return ``linux_dir``/initramfs-host.cpio.gz, or ``out``."""
+    """Build (the lab's programs where their source changed, the archive always: about a
+    second) and return ``linux_dir``/initramfs-host.cpio.gz, or ``out``."""
     busybox = linux_dir / "busybox"
     if not busybox.is_file():
         raise LinuxUserError(f"{busybox} missing: run env/setup.sh (it fetches busybox-static)")
     userland = find_userland(linux_dir)
     members = host_members(busybox, userland.programs, userland.libraries,
-                           build_vfpcheck(linux_dir))
+                           build_lab_programs(linux_dir))
     return write_initramfs(members, out or linux_dir / HOST_INITRAMFS)

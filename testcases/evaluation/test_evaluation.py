@@ -30,7 +30,9 @@ IO_PATHS = ("passthrough", "ovm_proxy", "host_proxy")  # the cheapest first
 
 
 def _evaluate(target, env, out: Path) -> dict:
-    return run_evaluation(target, Path(env.config_file), out).summary
+    # Without linux_host (minutes of Linux): testcases/linux/test_linux_host_experiment
+    # runs it, under make test-long.
+    return run_evaluation(target, Path(env.config_file), out, linux_host=False).summary
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,6 @@
-"""Booting a Linux scenario under OVM through labgrid, and what the test modules here
-read from a Linux shell (the kernel's release, the CPU's features, vfpcheck's line).
-
-OVM's console stays on UART0 (the QEMUDriver, as in every test); Linux's console
-is UART1, QEMU's second serial port, added to the QEMUDriver's command line on a
-free loopback port and reached by LinuxShell (NetworkSerialPort, SerialDriver,
-ShellDriver). Whatever happens, QEMU is powered off and the driver deactivated,
-so the next image gets a command line without this port.
+"""Booting a Linux scenario under OVM for a test (``lab.linux.under_ovm``, skipped
+without the Linux files), and what the test modules here read from a Linux shell (the
+kernel's release, the CPU's features, vfpcheck's line).
 """
 
 from __future__ import annotations
@@ -17,22 +12,20 @@ from pathlib import Path
 
 import pytest
 
-from lab.linux.shell import LinuxShell, free_port, qemu_driver_add_console
-from lab.paths import LINUX_DIR, REPO_ROOT
+from lab.linux import under_ovm
+from lab.linux.shell import LinuxShell
+from lab.linux.under_ovm import debian_release
+
+__all__ = ["cpu_features", "debian_release", "linux_under_ovm", "needs_linux_files", "report",
+           "vfpcheck_summary", "VFPCHECK_LINE"]
 
 VFPCHECK_LINE = re.compile(r"^vfpcheck: iterations=(\d+) .*\berrors=(\d+) "
                            r"result=(\S+) expected=(\S+)")
 
 
 def needs_linux_files() -> None:
-    if not (LINUX_DIR / "VERSION").is_file() or not (LINUX_DIR / "rt-tests").is_dir():
+    if not under_ovm.linux_files_present():
         pytest.skip("no build/linux-armhf (kernel, busybox, rt-tests): run env/setup.sh")
-
-
-def debian_release() -> str:
-    """The kernel release env/setup.sh unpacked (build/linux-armhf/VERSION)."""
-    return dict(line.split("=", 1) for line in
-                (LINUX_DIR / "VERSION").read_text().splitlines())["kernel"]
 
 
 def cpu_features(shell: LinuxShell) -> set[str]:
@@ -52,35 +45,13 @@ def vfpcheck_summary(lines: list[str]) -> re.Match[str]:
 def linux_under_ovm(env, target, scenario: str, *, boot_s: float, transcript: Path,
                     before_shell: Callable[[LinuxShell], None] | None = None,
                     ) -> Iterator[tuple[object, LinuxShell]]:
-    """OVM booted with ``scenario``, a shell open on its Linux VM's console; both ended
-    after. ``before_shell`` runs between /init's marker and the shell's start."""
-    from lab.firmware.build import build
-
+    """lab.linux.under_ovm's boot on the test environment's board; skipped without the
+    Linux files."""
     needs_linux_files()
-    board = env.config.get_option("ovm_board", None)
-    strategy = target.get_driver("OVMStrategy")
-    strategy.select_image(build(board, scenario, repo_root=REPO_ROOT).elf)
-    strategy.transition("off")
-    qemu = strategy.power
-    # Activated now, so that its command (built at activation) is the one that starts.
-    target.activate(qemu)
-    port = free_port()
-    qemu_driver_add_console(qemu, port)
-    try:
-        strategy.transition("ovm")
-        shell = LinuxShell(port, boot_timeout=boot_s, transcript_path=transcript)
-        try:
-            shell.await_boot_marker()
-            if before_shell is not None:
-                before_shell(shell)
-            shell.open()
-            yield strategy, shell
-        finally:
-            shell.close()
-    finally:
-        strategy.transition("off")
-        target.deactivate(qemu)
-        strategy.select_image(None)
+    with under_ovm.linux_under_ovm(target, env.config.get_option("ovm_board", None), scenario,
+                                   boot_s=boot_s, transcript=transcript,
+                                   before_shell=before_shell) as booted:
+        yield booted
 
 
 def report(pytestconfig: pytest.Config, line: str) -> None:

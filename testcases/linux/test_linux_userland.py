@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from linux_boot import cpu_features, debian_release, needs_linux_files, report, vfpcheck_summary
 
+from lab.firmware.loader import load_board
 from lab.linux import LinuxUserError
 from lab.linux.cyclictest import (
     CyclictestFormatError,
@@ -38,7 +39,7 @@ from lab.linux.initramfs import (
 from lab.linux.native import boot_native
 from lab.linux.shell import LinuxShell, console_args, free_port, qemu_driver_add_console
 from lab.linux.userland import SYSROOT_LIB, find_userland, resolve_libraries
-from lab.paths import LINUX_DIR
+from lab.paths import LINUX_DIR, OVM_DIR
 from lab.results.cyclictest import FILE_VERSION, thread_entry
 
 CYCLICTEST_LOOPS = 1000
@@ -66,7 +67,7 @@ def test_host_initramfs_is_deterministic_and_complete(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     archive = gzip.decompress(first.read_bytes())
     for name in ("init", "bin/busybox", "bin/cyclictest", "bin/hackbench", "bin/vfpcheck",
-                 "lib/ld-linux-armhf.so.3", "lib/libc.so.6", "lib/libnuma.so.1", "dev/console"):
+                 "bin/switchprobe", "lib/ld-linux-armhf.so.3", "lib/libc.so.6", "lib/libnuma.so.1", "dev/console"):
         assert name.encode() + b"\0" in archive, name
 
 
@@ -220,6 +221,28 @@ def test_vfpcheck_sees_a_corrupted_register(shell):
     match = vfpcheck_summary(lines)
     assert code == 1 and match[2] == "20"  # one changed register in each of worker 0's windows
     assert any("d17 = 0xdeadbeefdeadbeef" in line for line in lines)
+
+
+@pytest.mark.qemu
+def test_switchprobe_records_the_gaps_of_linuxs_own_interrupts(shell):
+    # Natively nothing else shares the CPU: the gaps of more than 1 us are Linux's own
+    # interrupts taken while the probe spins. The global timer runs at 100 MHz.
+    counter = load_board(OVM_DIR, "qemu-vexpress-a9").periph_base + 0x200
+    lines = shell.run_check(f"switchprobe {counter:#x} 5 100 /tmp/gaps.txt", timeout=60)
+    assert lines and lines[-1].startswith("switchprobe: gaps=5 threshold=100 "), lines
+    gaps = [tuple(map(int, line.split())) for line in shell.run_check("cat /tmp/gaps.txt")]
+    assert len(gaps) == 5
+    assert all((end - begin) % 2**32 >= 100 for begin, end in gaps)
+    assert all(gaps[i][1] <= gaps[i + 1][0] for i in range(4))  # in order, no overlap
+
+
+@pytest.mark.qemu
+def test_switchprobe_refuses_bad_arguments(shell):
+    assert shell.run("switchprobe")[1] == 2
+    lines, code = shell.run("switchprobe 0x1e000200 5 ten /tmp/gaps.txt 2>&1")
+    assert code == 2 and "THRESHOLD ten is not a number" in lines[0]
+    lines, code = shell.run("switchprobe 0x1e000202 5 100 /tmp/gaps.txt 2>&1")
+    assert code == 2 and "aligned address" in lines[0]
 
 
 @pytest.mark.qemu

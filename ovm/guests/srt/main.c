@@ -9,8 +9,13 @@
  * With each report it checks what a neighbour must not be able to touch: a
  * canary in its own memory, and OVM's code and translation tables as OVM
  * hashes them (HC_SELF_CHECK), a few chunks per job.
+ * Each job's first and last global-timer reads go to switch_ring, in place and
+ * without a line on the console: the SRT's side of the vCPU switches with the VM
+ * sharing its core, read by a debugger or QEMU's monitor over a window chosen
+ * afterwards (lab.evaluation.linux_host pairs it with Linux's gaps).
  */
 #include "guest.h"
+#include "probe.h"
 #include "records.h"
 
 /* OVM's chunks hashed per job: a few hundred microseconds, within any job's budget. */
@@ -20,6 +25,18 @@
 static volatile u32 handler_runs;
 static volatile u32 canary[CANARY_WORDS];
 static volatile u32 max_detect_ticks;
+
+/* 8 s of jobs at 1 ms: room for the reader to stop the machine after its window. */
+#define SWITCH_RING_JOBS 8192
+/* Global, so that a reader finds it by its symbol: next counts jobs (slot next %
+ * SWITCH_RING_JOBS is written next), stamps hold each job's (first, last) read; slots
+ * from next on are not written yet. In .noinit: zeroing 64 KiB at start would cost
+ * the VM most of its first job (the scenario's reservation holds from boot). */
+struct switch_ring {
+	u32 next;
+	u32 stamps[SWITCH_RING_JOBS][2];
+};
+__attribute__((section(".noinit"))) volatile struct switch_ring switch_ring;
 
 void guest_irq(void)
 {
@@ -137,6 +154,7 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 period_us, u32 work_us)
 		period_us, budget_us, status, work_us, overload ? " (overload)" : "");
 	for (u32 i = 0; i < CANARY_WORDS; i++)
 		canary[i] = canary_word(i);
+	switch_ring.next = 0;
 	irqs_on();
 
 	/*
@@ -151,7 +169,12 @@ void guest_main(u32 vcpu_id, u32 vcpu_count, u32 period_us, u32 work_us)
 	max_detect_ticks = 0;
 	u64 work = us_to_ticks(work_us);
 	for (u32 jobs = 0;;) {
+		u32 switch_in = now_ticks_low();
 		job_work(work);
+		u32 slot = switch_ring.next % SWITCH_RING_JOBS;
+		switch_ring.stamps[slot][0] = switch_in;
+		switch_ring.stamps[slot][1] = now_ticks_low();
+		switch_ring.next++;
 		hypercall(HC_VM_EXIT, 0, 0, 0);
 		if (++jobs % report_every)
 			continue;
