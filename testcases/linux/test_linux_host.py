@@ -18,6 +18,7 @@ import time
 import pytest
 from linux_boot import cpu_features, debian_release, linux_under_ovm, report, vfpcheck_summary
 
+from lab.evaluation.linux_host import LOAD, LOAD_PID, deadline_reports
 from lab.target.records import parse_records
 
 pytestmark = [pytest.mark.lab, pytest.mark.long]
@@ -29,24 +30,11 @@ VFP = re.compile(r"^\[srt\] vfp: (?P<jobs>\d+) jobs, (?P<checks>\d+) register ch
                  r"(?P<changed>\d+) registers changed under the guest$", re.MULTILINE)
 ROUND = re.compile(r"^\[hrt\] @ovm1 V irq_latency_round .*$", re.MULTILINE)
 VFPCHECK_ITERATIONS = 500
-# The SRT's report every 10,000 jobs (its V record is the first one's only).
-DEADLINE = re.compile(r"^\[srt\] (?P<jobs>\d+) jobs: OVM counted (?P<done>\d+) done, "
-                      r"(?P<misses>\d+) deadline misses; miss handler ran (?P<runs>\d+) times",
-                      re.MULTILINE)
-# Linux's load: hackbench's smallest setting (one group of 2+2 tasks) in a loop, so that
-# the shell still answers within its timeouts on a quarter of an emulated core.
-LOAD = "while :; do hackbench -g 1 -f 2 -l 10; done"
-LOAD_PID = "/tmp/load.pid"
 
 
 def values(lines: list[str], name: str, vm: str) -> list[dict[str, int]]:
     """Each of a VM's V records ``name``, in order (the parser keeps only the last)."""
     return [parse_records(line).values_of(name, vm) for line in lines]
-
-
-def deadline_reports(text: str) -> list[dict[str, int]]:
-    return [{key: int(value) for key, value in m.groupdict().items()}
-            for m in DEADLINE.finditer(text)]
 
 
 def rounds(text: str) -> list[dict[str, int]]:
