@@ -2,7 +2,8 @@
 # Installs what OVM Lab needs on a Debian machine and skips what is there:
 # Debian packages (cross compilers, QEMU, gdb, InfluxDB), Debian's armhf
 # Linux kernel and busybox for the Linux baseline (build/linux-armhf/), rt-tests
-# for the Linux host's user side (build/linux-armhf/rt-tests/), then a Python
+# for the Linux host's user side (build/linux-armhf/rt-tests/), the kernel's
+# headers for the OVM module (build/linux-armhf/headers/), then a Python
 # venv with the packages of pyproject.toml. Safe to run again and
 # again; `make` runs it before every target that needs it.
 set -euo pipefail
@@ -189,6 +190,57 @@ if ! have_rt_tests; then
   rm -rf "$tmp"
   trap - EXIT
   say "build/linux-armhf/rt-tests: $(tr '\n' ' ' <"$rt_dir/VERSION")"
+fi
+
+# The OVM module for a Linux host (ovm/linux/module, built by lab/linux/module.py) is
+# compiled against Debian's headers for the very kernel in build/linux-armhf:
+# linux-headers-<kernel>:armhf and its -common package, unpacked into
+# build/linux-armhf/headers, whose scripts are this machine's own linux-kbuild
+# (installed: its tools run here). The one absolute path in the headers' Makefile
+# is pointed at the unpacked copy.
+headers_dir="$linux_dir/headers"
+linux_kernel=$(sed -n 's/^kernel=//p' "$linux_dir/VERSION")
+kbuild_pkg="linux-kbuild-$(echo "$linux_kernel" | cut -d. -f1,2)"
+if [ "$(dpkg-query -W -f='${db:Status-Status}' "$kbuild_pkg" 2>/dev/null)" != "installed" ]; then
+  find_root "missing Debian package: $kbuild_pkg (to build the OVM module)" "apt-get install -y $kbuild_pkg"
+  say "installing Debian package $kbuild_pkg"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$kbuild_pkg" >/dev/null; then
+    apt_update
+    "${as_root[@]}" apt-get install -y -qq --no-install-recommends "$kbuild_pkg" >/dev/null
+  fi
+fi
+have_headers() {
+  [ -f "$headers_dir/VERSION" ] && grep -qx "kernel=$linux_kernel" "$headers_dir/VERSION" &&
+    grep -q "^include $headers_dir/" "$headers_dir/usr/src/linux-headers-$linux_kernel/Makefile"
+}
+if ! have_headers; then
+  say "fetching Debian's armhf headers for $linux_kernel into build/linux-armhf/headers"
+  armhf_lists
+  common=${linux_kernel%-armmp}-common
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+  (cd "$tmp" && apt-get download -qq "linux-headers-$linux_kernel:armhf" "linux-headers-$common")
+  for deb in "$tmp"/*.deb; do dpkg-deb -x "$deb" "$tmp/root"; done
+  makefile="$tmp/root/usr/src/linux-headers-$linux_kernel/Makefile"
+  if [ ! -f "$makefile" ] || [ ! -d "/usr/lib/$kbuild_pkg" ]; then
+    say "the headers' Makefile or /usr/lib/$kbuild_pkg is missing"
+    exit 1
+  fi
+  rm -rf "$headers_dir"
+  mkdir -p "$tmp/root/usr/lib"
+  ln -sfn "/usr/lib/$kbuild_pkg" "$tmp/root/usr/lib/$kbuild_pkg"
+  sed -i "s|^include /usr/src/linux-headers-$common/|include $headers_dir/usr/src/linux-headers-$common/|" "$makefile"
+  {
+    echo "kernel=$linux_kernel"
+    echo "headers=linux-headers-$linux_kernel:armhf $(dpkg-deb -f "$tmp"/linux-headers-"$linux_kernel"_*.deb Version)"
+    echo "kbuild=$kbuild_pkg $(dpkg-query -W -f='${Version}' "$kbuild_pkg")"
+  } >"$tmp/root/VERSION"
+  mv "$tmp/root" "$headers_dir"
+  rm -rf "$tmp"
+  trap - EXIT
+  say "build/linux-armhf/headers: $(tr '\n' ' ' <"$headers_dir/VERSION")"
 fi
 
 if [ ! -x "$venv/bin/python" ]; then

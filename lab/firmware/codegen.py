@@ -14,7 +14,7 @@ from pathlib import Path
 from .buildid import printed_build_id
 from .io import grant_mask
 from .linux_vm import LinuxImage
-from .model import Board, ConsoleDriver, RtParams, Scenario, TzController
+from .model import Board, ConsoleDriver, LinuxKernel, RtParams, Scenario, TzController
 
 CONSOLE_DRIVER_SOURCE = {
     ConsoleDriver.PL011: "pl011",
@@ -103,11 +103,12 @@ def _image_names(scenario: Scenario, linux: Mapping[str, LinuxImage]) -> list[st
     return names + [image.name for image in scenario.runtime]
 
 
-def _linux_boot(name: str, image: LinuxImage, machine_id: int) -> list[str]:
+def _linux_boot(name: str, image: LinuxImage, kernel: LinuxKernel) -> list[str]:
     dtb, initrd = image_symbol(name + DTB_SUFFIX), image_symbol(name + INITRD_SUFFIX)
     return [
         f"static const struct linux_boot linux_{name} = {{",
-        f"\t.machine_id = {machine_id},",
+        f"\t.machine_id = {kernel.machine_id},",
+        f"\t.doorbell_irq = {kernel.doorbell_irq or 0},",
         f"\t.dtb_offset = {_hex(image.dtb_offset)},",
         f"\t.dtb_start = {dtb},",
         f"\t.dtb_end = {dtb}_end,",
@@ -157,7 +158,7 @@ def _config_c(board: Board, scenario: Scenario, build_id: str, origin: str,
                                 for d in vm.devices)
             lines += [f"static const struct device_map devices_{vm.name}[] = {{ {entries} }};"]
         if vm.name in linux and vm.linux is not None:
-            lines += _linux_boot(vm.name, linux[vm.name], vm.linux.machine_id)
+            lines += _linux_boot(vm.name, linux[vm.name], vm.linux)
     lines += [
         "",
         "const struct vm_config vm_configs[] = {",

@@ -13,6 +13,9 @@ address. The tree says what it may use, so that it leaves OVM's hardware alone:
 - the A9 private region's nodes without interrupts (the SCU) are disabled:
   the SCU is OVM's;
 - ``chosen``: the command line and the initramfs' place;
+- for the host, a node ``/ovm`` (compatible ``DOORBELL_COMPATIBLE``) whose one
+  interrupt, edge-triggered, is the doorbell OVM pends when an NRT guest's I/O
+  request waits: the OVM module's platform device;
 - a ``/memreserve/`` entry for the tree's own place: the kernel keeps pointers into
   the flat tree for good, and ARM kernels do not reserve it themselves (boot loaders
   such as U-Boot add this entry).
@@ -35,6 +38,11 @@ GIC_COMPATIBLES = ("arm,cortex-a9-gic", "arm,gic-400", "arm,cortex-a15-gic")
 GIC_SPI_BASE = 32
 GIC_PPI_BASE = 16
 PRIVATE_REGION_SIZE = 0x2000
+# The OVM module (ovm/linux/module) binds to this node.
+DOORBELL_COMPATIBLE = "ovm,doorbell"
+DOORBELL_NODE = "ovm"
+# The GIC binding's flags for a rising edge: the doorbell is a pended pulse, not a level.
+_IRQ_TYPE_EDGE_RISING = 1
 
 
 class DeviceTreeError(ValueError):
@@ -53,6 +61,8 @@ class VmTree:
     periph_base: int
     # Where the tree itself is loaded.
     blob: Region
+    # The host's doorbell line (a GIC SPI), or None for a Linux VM that is not the host.
+    doorbell: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,8 @@ def derive(data: bytes, source: str, vm: VmTree) -> tuple[bytes, TreeReport]:
     _keep_core(tree, vm.core, source)
     _drop_foreign_reservations(tree, vm.memory)
     report = _limit_devices(tree, vm)
+    if vm.doorbell is not None:
+        _add_doorbell(tree, vm.doorbell, source)
     chosen = "/chosen"
     if not tree.exist_node(chosen):
         tree.add_item(fdt.Node("chosen"), "/")
@@ -243,6 +255,23 @@ def interrupt_lines(tree: fdt.FDT, path: str, node: fdt.Node,
         lines += _map_through(tree, parent_path, parent_node, unit, spec_cells[at:at + width],
                               phandles)
     return lines or None
+
+
+def _add_doorbell(tree: fdt.FDT, line: int, source: str) -> None:
+    if line < GIC_SPI_BASE:
+        raise DeviceTreeError(f"doorbell line {line} is no SPI (from {GIC_SPI_BASE} on)")
+    gic = next((node for _path, node in _nodes(tree) if _is_gic(node)), None)
+    phandle = _cells(gic, "phandle") or _cells(gic, "linux,phandle") if gic else []
+    if not phandle:
+        raise DeviceTreeError(f"{source}: no GIC node with a phandle for the doorbell's "
+                              "interrupt-parent")
+    if tree.exist_node("/" + DOORBELL_NODE):
+        raise DeviceTreeError(f"{source}: already has a node /{DOORBELL_NODE}")
+    node = fdt.Node(DOORBELL_NODE)
+    node.append(fdt.PropStrings("compatible", DOORBELL_COMPATIBLE))
+    node.append(fdt.PropWords("interrupt-parent", phandle[0]))
+    node.append(fdt.PropWords("interrupts", 0, line - GIC_SPI_BASE, _IRQ_TYPE_EDGE_RISING))
+    tree.add_item(node, "/")
 
 
 def _limit_devices(tree: fdt.FDT, vm: VmTree) -> TreeReport:

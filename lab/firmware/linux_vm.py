@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .devicetree import DeviceTreeError, TreeReport, VmTree, derive
+from .devicetree import GIC_SPI_BASE, DeviceTreeError, TreeReport, VmTree, derive
 from .errors import BoardLacksError, display_path
 from .model import MIB, VM, Board, BoardLinux, LinuxKernel, Region
 from .yaml_checks import At, format_size, integer, mapping, string
@@ -107,11 +107,14 @@ def linux_kernel(value: object, at: At, board: Board, repo_root: Path) -> LinuxK
                        machine_id=board.linux.machine_id)
 
 
-def board_linux(value: object, at: At) -> BoardLinux:
-    doc = mapping(value, at, required=("dtb", "machine_id"))
+def board_linux(value: object, at: At, gic_lines: int) -> BoardLinux:
+    doc = mapping(value, at, required=("dtb", "machine_id"), optional=("doorbell_irq",))
+    doorbell = doc.get("doorbell_irq")
     return BoardLinux(dtb=string(doc["dtb"], at.field("dtb")),
                       machine_id=integer(doc["machine_id"], at.field("machine_id"), 0,
-                                         0xFFFFFFFF))
+                                         0xFFFFFFFF),
+                      doorbell_irq=None if doorbell is None else integer(
+                          doorbell, at.field("doorbell_irq"), GIC_SPI_BASE, gic_lines - 1))
 
 
 def check_placement(vm: VM, at: At) -> None:
@@ -158,7 +161,8 @@ def prepare(vm: VM, board: Board, out_dir: Path, at: At, initramfs: Path) -> Lin
     tree = VmTree(memory=vm.memory, core=vm.cores[0], irqs=irqs, bootargs=linux.cmdline,
                   initrd=Region(vm.mem_base + initramfs_offset, initramfs_size),
                   periph_base=board.periph_base,
-                  blob=Region(vm.mem_base + dtb_offset, dtb_room))
+                  blob=Region(vm.mem_base + dtb_offset, dtb_room),
+                  doorbell=linux.doorbell_irq)
     try:
         blob, report = derive(source, display_path(linux.dtb), tree)
     except DeviceTreeError as err:

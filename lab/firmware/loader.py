@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import ConfigError, display_path
@@ -36,6 +36,7 @@ from .model import (
     ConsoleDriver,
     Device,
     Level,
+    LinuxKernel,
     Privilege,
     Region,
     RtParams,
@@ -168,7 +169,9 @@ def load_board(root: Path, name: str) -> Board:
         ),
         devices=devices,
         trustzone=trustzone,
-        linux=board_linux(doc["linux"], at.field("linux")) if "linux" in doc else None,
+        linux=(board_linux(doc["linux"], at.field("linux"), _gic_lines(doc["gic_lines"],
+                                                                       at.field("gic_lines")))
+               if "linux" in doc else None),
     )
 
 
@@ -515,6 +518,8 @@ def _vm_request(
     linux = (linux_kernel(doc["linux"], at.field("linux"), board, root.parent)
              if "linux" in doc else None)
     host = boolean(doc.get("host", False), at.field("host"))
+    if linux is not None and host:
+        linux = _linux_host(linux, at, board)
     privilege = _privilege(doc, at, linux=linux is not None)
     fields = vm_fields(doc, at, board, scheduler, host=host, privilege=privilege)
     if linux is not None and fields.level is not Level.NRT:
@@ -536,7 +541,7 @@ def _vm_request(
         at=at,
         realtime=fields.realtime,
         irqs=_vm_irqs(doc.get("irqs", []), at.field("irqs"), fields.name, len(fields.cores),
-                      board),
+                      board) + _doorbell(linux, doc.get("irqs", []), at.field("irqs")),
         host=host,
         args=fields.args,
         devices=_vm_devices(doc.get("devices", []), at.field("devices"), fields.name,
@@ -546,6 +551,27 @@ def _vm_request(
         fpu=fpu,
         linux=linux,
     )
+
+
+def _linux_host(linux: LinuxKernel, at: At, board: Board) -> LinuxKernel:
+    """A Linux VM that is the host: it gets the board's doorbell line."""
+    doorbell = board.linux.doorbell_irq if board.linux is not None else None
+    if doorbell is None:
+        raise at.field("host").error(
+            f"board {board.name!r} names no doorbell_irq in its `linux:` entry: OVM has no "
+            "line to tell a Linux host of its NRT guests' I/O requests, so Linux cannot be "
+            "the host there")
+    return replace(linux, doorbell_irq=doorbell)
+
+
+def _doorbell(linux: LinuxKernel | None, listed: object, at: At) -> tuple[VmIrq, ...]:
+    """The Linux host's doorbell, routed to it (vCPU 0) like the lines it lists itself."""
+    if linux is None or linux.doorbell_irq is None:
+        return ()
+    if isinstance(listed, list) and linux.doorbell_irq in listed:
+        raise at.error(f"interrupt {linux.doorbell_irq} is the board's doorbell_irq, which a "
+                       "Linux host gets without asking: leave it out")
+    return (VmIrq(linux.doorbell_irq, vcpu=0),)
 
 
 def _privilege(doc: Mapping[str, object], at: At, *, linux: bool) -> Privilege:

@@ -160,6 +160,9 @@ class BoardLinux:
     dtb: str
     # r1 at the kernel's entry (the ARM boot protocol's machine number).
     machine_id: int
+    # A GIC line no device raises, which OVM pends to tell a Linux host that an NRT guest's
+    # I/O request waits (its module's interrupt); None: no Linux VM can be the host here.
+    doorbell_irq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,8 @@ class LinuxKernel:
     initramfs: Path | None
     cmdline: str
     machine_id: int
+    # The host's doorbell (BoardLinux.doorbell_irq) when this VM is the host, else None.
+    doorbell_irq: int | None = None
 
 
 @dataclass(frozen=True)

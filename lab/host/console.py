@@ -165,18 +165,30 @@ class HostStats:
 _PREFIX = r"^\[host\] host: "
 READY = re.compile(_PREFIX + r"ready abi=(?P<abi>\d+)$", re.MULTILINE)
 _GENERIC_ERROR = r"error (?:unknown command \S*|line too long|too many words)"
-_VM_LINE = re.compile(
-    _PREFIX + r"vm id=(?P<id>\d+) name=(?P<name>\S*) level=(?P<level>\w+) "
-    r"cores=0x(?P<cores>[0-9a-f]+) mem=0x(?P<base>[0-9a-f]+)\+0x(?P<size>[0-9a-f]+) "
-    r"vcpus=(?P<vcpus>\d+) io=0x(?P<io>[0-9a-f]+) registered=(?P<registered>[01])$",
-    re.MULTILINE,
-)
-_VCPU_LINE = re.compile(
-    _PREFIX + r"vcpu index=(?P<index>\d+) vm=(?P<vm>\d+) id=(?P<id>\d+) core=(?P<core>\d+) "
-    r"state=(?P<state>\w+) jobs=(?P<jobs>\d+) misses=(?P<misses>\d+) "
-    r"overruns=(?P<overruns>\d+)$",
-    re.MULTILINE,
-)
+
+
+def vm_line(prefix: str) -> re.Pattern[str]:
+    """A ``vm`` record after ``prefix``: the bare-metal host's line, and /proc/ovm's."""
+    return re.compile(
+        prefix + r"vm id=(?P<id>\d+) name=(?P<name>\S*) level=(?P<level>\w+) "
+        r"cores=0x(?P<cores>[0-9a-f]+) mem=0x(?P<base>[0-9a-f]+)\+0x(?P<size>[0-9a-f]+) "
+        r"vcpus=(?P<vcpus>\d+) io=0x(?P<io>[0-9a-f]+) registered=(?P<registered>[01])$",
+        re.MULTILINE,
+    )
+
+
+def vcpu_line(prefix: str) -> re.Pattern[str]:
+    """A ``vcpu`` record after ``prefix``; /proc/ovm's has more fields after these."""
+    return re.compile(
+        prefix + r"vcpu index=(?P<index>\d+) vm=(?P<vm>\d+) id=(?P<id>\d+) "
+        r"core=(?P<core>\d+) state=(?P<state>\w+) jobs=(?P<jobs>\d+) misses=(?P<misses>\d+) "
+        r"overruns=(?P<overruns>\d+)(?: \w+=\S*)*$",
+        re.MULTILINE,
+    )
+
+
+_VM_LINE = vm_line(_PREFIX)
+_VCPU_LINE = vcpu_line(_PREFIX)
 INFO_DONE = re.compile(
     _PREFIX + r"(?:info (?:ok vms=(?P<vms>\d+) vcpus=(?P<vcpus>\d+)|error (?P<status>-?\d+))"
     rf"|{_GENERIC_ERROR})$",
@@ -220,7 +232,19 @@ def parse_info(text: str) -> HostInfo:
     if done["status"] is not None:
         status = int(done["status"])
         raise HostError(f"host: info refused by OVM: {status_name(status)} ({status})")
-    body = text[: done.start()]
+    info = info_records(text[: done.start()], _VM_LINE, _VCPU_LINE)
+    counts = (int(done["vms"]), int(done["vcpus"]))
+    if (len(info.vms), len(info.vcpus)) != counts:
+        raise HostError(
+            f"host: info announced {counts[0]} VMs and {counts[1]} vCPUs, "
+            f"its lines list {len(info.vms)} and {len(info.vcpus)}"
+        )
+    return info
+
+
+def info_records(body: str, vm_pattern: re.Pattern[str], vcpu_pattern: re.Pattern[str]
+                 ) -> HostInfo:
+    """The vm and vcpu records of ``body``, in their order."""
     vms = tuple(
         HostVm(
             id=int(m["id"]),
@@ -233,7 +257,7 @@ def parse_info(text: str) -> HostInfo:
             io=int(m["io"], 16),
             registered=m["registered"] == "1",
         )
-        for m in _VM_LINE.finditer(body)
+        for m in vm_pattern.finditer(body)
     )
     vcpus = tuple(
         HostVcpu(
@@ -246,15 +270,13 @@ def parse_info(text: str) -> HostInfo:
             misses=int(m["misses"]),
             overruns=int(m["overruns"]),
         )
-        for m in _VCPU_LINE.finditer(body)
+        for m in vcpu_pattern.finditer(body)
     )
-    counts = (int(done["vms"]), int(done["vcpus"]))
-    if (len(vms), len(vcpus)) != counts:
-        raise HostError(
-            f"host: info announced {counts[0]} VMs and {counts[1]} vCPUs, "
-            f"its lines list {len(vms)} and {len(vcpus)}"
-        )
     return HostInfo(vms=vms, vcpus=vcpus)
+
+
+_REGISTER_REPLY = re.compile(
+    r"register (?:ok vm=(?P<vm>\d+)|error syntax (?P<key>\S*)|error (?P<status>-?\d+))$")
 
 
 def parse_register(text: str, name: str) -> int:
@@ -263,6 +285,15 @@ def parse_register(text: str, name: str) -> int:
     if done is None:
         raise HostError("no final 'host: register' line in the text")
     _check_generic(done, "register")
+    return register_result(_reply(done), name)
+
+
+def register_result(reply: str, name: str) -> int:
+    """The new VM's id from a final ``register`` reply (``register ok vm=5``, ``register error
+    -8``, ``register error syntax <key>``), whichever host gave it."""
+    done = _REGISTER_REPLY.fullmatch(reply)
+    if done is None:
+        raise HostError(f"not a register reply: {reply!r}")
     if done["key"] is not None:
         raise HostError(f"host could not parse its register command at key {done['key']!r}")
     if done["status"] is not None:
@@ -362,7 +393,7 @@ def register_command(req: VmRequest) -> str:
 # --- The driver -------------------------------------------------------------------------------
 
 
-class _Strategy(Protocol):
+class HostStrategy(Protocol):
     """What HostConsole needs of an OVMStrategy."""
 
     transcript: ConsoleTranscript | None
@@ -370,19 +401,116 @@ class _Strategy(Protocol):
     banner: Any
 
 
-class HostConsole:
-    """One command at a time to the host, each answered from the transcript.
+class HostInterface:
+    """What the lab asks of OVM's host, whichever host it is: ``info``, ``register`` and
+    ``stats`` with the same results, and the wait for lines in OVM's console (every guest's
+    lines). ``HostConsole`` is the bare-metal host guest's command console,
+    ``lab.host.linux.LinuxHostConsole`` a Linux host's /proc/ovm.
 
-    ``chunk``/``pace_s``: the line goes out in chunks of ``chunk`` bytes with
-    ``pace_s`` between them (0: at once; QEMU's UART holds back what its FIFO
-    cannot take, so nothing is lost there). ``board``/``scenario``: the firmware
-    models ``register`` converts a scenario-format mapping with (loaded from the
-    boot banner's names when not given).
+    ``board``/``scenario``: the firmware models ``register`` converts a scenario-format
+    mapping with (loaded from the boot banner's names when not given).
     """
+
+    # Which host this drives, for messages and test ids.
+    kind = "host"
 
     def __init__(
         self,
-        strategy: _Strategy,
+        strategy: HostStrategy,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        board: Board | None = None,
+        scenario: Scenario | None = None,
+    ) -> None:
+        self.strategy = strategy
+        self.timeout_s = timeout_s
+        self._board = board
+        self._scenario = scenario
+
+    @property
+    def transcript(self) -> ConsoleTranscript:
+        """OVM's console."""
+        transcript = self.strategy.transcript
+        if transcript is None:
+            raise HostError("OVM is not running: the strategy has no console transcript")
+        return transcript
+
+    def wait(
+        self, pattern: re.Pattern[str], start: int, what: str, timeout_s: float | None = None
+    ) -> tuple[re.Match[str], str]:
+        """The first match of ``pattern`` in complete lines of OVM's console printed after
+        ``start``, and the text from ``start`` to its end (which holds a command's earlier
+        reply lines)."""
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        transcript = self.transcript
+        deadline = time.monotonic() + timeout_s
+        while True:
+            text = transcript.text
+            match = pattern.search(text, start, text.rfind("\n") + 1)
+            if match:
+                return match, text[start : match.end()]
+            if time.monotonic() >= deadline or transcript.read_error is not None:
+                raise ConsoleTimeout(what, timeout_s, transcript.text)
+            time.sleep(_POLL_S)
+
+    def wait_ready(self, timeout_s: float | None = None) -> int:
+        """Wait until the host takes commands; returns OVM's ABI version as it reports it."""
+        raise NotImplementedError
+
+    def info(self) -> HostInfo:
+        raise NotImplementedError
+
+    def register_line(self, text: str) -> str:
+        """``register <text>`` as given; returns the final reply in the bare-metal host's
+        words: ``register ok vm=5``, ``register error <status>``, ``register error syntax
+        <key>``."""
+        raise NotImplementedError
+
+    def stats(self) -> HostStats:
+        raise NotImplementedError
+
+    def register(self, request: Mapping[str, Any] | VmRequest) -> int:
+        """Register a VM given in the scenario format (or as a converted request): its id.
+
+        Raises RegisterRefused with OVM's status when OVM refuses it.
+        """
+        req = self.runtime_request(request) if isinstance(request, Mapping) else request
+        return register_result(self.register_line(register_command(req).removeprefix("register ")),
+                               req.name)
+
+    # The scenario-format conversion.
+
+    def runtime_request(self, doc: Mapping[str, Any]) -> VmRequest:
+        board, scenario = self.models()
+        return runtime_request(doc, board, scenario)
+
+    def models(self) -> tuple[Board, Scenario]:
+        """The firmware's Board and Scenario of what runs (loaded once, by the banner's names)."""
+        if self._board is None or self._scenario is None:
+            banner = self.strategy.banner
+            if banner is None:
+                raise HostError("OVM is not running: no boot banner names board and scenario")
+            ovm_root = HYPERCALL_H.parents[2]
+            if self._board is None:
+                self._board = load_board(ovm_root, banner.board)
+            if self._scenario is None:
+                self._scenario = load_scenario(ovm_root, banner.scenario, self._board)
+        return self._board, self._scenario
+
+
+class HostConsole(HostInterface):
+    """The bare-metal host guest: one command at a time, each answered from OVM's console.
+
+    ``chunk``/``pace_s``: the line goes out in chunks of ``chunk`` bytes with
+    ``pace_s`` between them (0: at once; QEMU's UART holds back what its FIFO
+    cannot take, so nothing is lost there).
+    """
+
+    kind = "bare-metal"
+
+    def __init__(
+        self,
+        strategy: HostStrategy,
         *,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         chunk: int = 16,
@@ -390,19 +518,9 @@ class HostConsole:
         board: Board | None = None,
         scenario: Scenario | None = None,
     ) -> None:
-        self.strategy = strategy
-        self.timeout_s = timeout_s
+        super().__init__(strategy, timeout_s=timeout_s, board=board, scenario=scenario)
         self.chunk = chunk
         self.pace_s = pace_s
-        self._board = board
-        self._scenario = scenario
-
-    @property
-    def transcript(self) -> ConsoleTranscript:
-        transcript = self.strategy.transcript
-        if transcript is None:
-            raise HostError("OVM is not running: the strategy has no console transcript")
-        return transcript
 
     # Sending and waiting.
 
@@ -420,23 +538,6 @@ class HostConsole:
                     time.sleep(self.pace_s)
                 self.strategy.console.write(data[i : i + self.chunk])
         return start
-
-    def wait(
-        self, pattern: re.Pattern[str], start: int, what: str, timeout_s: float | None = None
-    ) -> tuple[re.Match[str], str]:
-        """The first match of ``pattern`` in complete lines printed after ``start``, and the
-        text from ``start`` to its end (which holds a command's earlier reply lines)."""
-        timeout_s = self.timeout_s if timeout_s is None else timeout_s
-        transcript = self.transcript
-        deadline = time.monotonic() + timeout_s
-        while True:
-            text = transcript.text
-            match = pattern.search(text, start, text.rfind("\n") + 1)
-            if match:
-                return match, text[start : match.end()]
-            if time.monotonic() >= deadline or transcript.read_error is not None:
-                raise ConsoleTimeout(what, timeout_s, transcript.text)
-            time.sleep(_POLL_S)
 
     def command(self, line: str, done: re.Pattern[str]) -> tuple[re.Match[str], str]:
         start = self.send(line)
@@ -458,15 +559,6 @@ class HostConsole:
         match, _ = self.command(f"register {text}".rstrip(), REGISTER_DONE)
         return _reply(match)
 
-    def register(self, request: Mapping[str, Any] | VmRequest) -> int:
-        """Register a VM given in the scenario format (or as a converted request): its id.
-
-        Raises RegisterRefused with OVM's status when OVM refuses it.
-        """
-        req = self.runtime_request(request) if isinstance(request, Mapping) else request
-        match, _ = self.command(register_command(req), REGISTER_DONE)
-        return parse_register(match.group(0), req.name)
-
     def hypercall(self, index: int, a1: int = 0, a2: int = 0, a3: int = 0) -> HcReply:
         """A raw hypercall made by the host (values are sent as 32-bit words)."""
         words = [f"0x{_u32(v, 'argument'):x}" for v in (index, a1, a2, a3)]
@@ -476,22 +568,3 @@ class HostConsole:
     def stats(self) -> HostStats:
         match, _ = self.command("stats", STATS_DONE)
         return parse_stats(match.group(0))
-
-    # The scenario-format conversion.
-
-    def runtime_request(self, doc: Mapping[str, Any]) -> VmRequest:
-        board, scenario = self.models()
-        return runtime_request(doc, board, scenario)
-
-    def models(self) -> tuple[Board, Scenario]:
-        """The firmware's Board and Scenario of what runs (loaded once, by the banner's names)."""
-        if self._board is None or self._scenario is None:
-            banner = self.strategy.banner
-            if banner is None:
-                raise HostError("OVM is not running: no boot banner names board and scenario")
-            ovm_root = HYPERCALL_H.parents[2]
-            if self._board is None:
-                self._board = load_board(ovm_root, banner.board)
-            if self._scenario is None:
-                self._scenario = load_scenario(ovm_root, banner.scenario, self._board)
-        return self._board, self._scenario

@@ -8,9 +8,12 @@ with it as well.
 The host image (``build/linux-armhf/initramfs-host.cpio.gz``) holds busybox
 with links for the applets the lab uses, rt-tests' cyclictest and hackbench
 with their libraries and loader (``lab.linux.userland``), the lab's own programs
-(``lab.linux.programs``: vfpcheck, switchprobe), and an
-``/init`` that mounts proc, sysfs and devtmpfs, prints ``INIT_MARK`` with the
-kernel's release, and keeps an interactive shell with the prompt ``PROMPT``
+(``lab.linux.programs``: vfpcheck, switchprobe, ovm-hostd), the OVM module
+(``lab.linux.module``, as ``MODULE_PATH``), and an ``/init`` that mounts proc,
+sysfs and devtmpfs, prints ``INIT_MARK`` with the kernel's release, and, when
+the device tree has OVM's doorbell node (Linux is OVM's host), loads the module
+and starts ``ovm-hostd`` (its output in ``HOSTD_LOG``); then it keeps an
+interactive shell with the prompt ``PROMPT``
 on ``/dev/console`` (restarted whenever it exits). No login: the console is
 the lab's alone, and labgrid's ShellDriver takes a prompt as it is.
 ``/dev/console`` is whichever UART the kernel's ``console=`` names
@@ -28,20 +31,25 @@ from pathlib import Path
 from lab.paths import LINUX_DIR
 
 from . import LinuxUserError
+from .module import build_module
 from .programs import build_lab_programs
 from .userland import find_userland
 
 HOST_INITRAMFS = "initramfs-host.cpio.gz"
 PROMPT = "ovm-linux# "
 INIT_MARK = "ovm-linux-init:"
+MODULE_PATH = "/lib/modules/ovm.ko"
+HOSTD_LOG = "/tmp/ovm-hostd.log"
+# In the VM's device tree only when Linux is OVM's host (lab.firmware.devicetree).
+DOORBELL_NODE = "/proc/device-tree/ovm"
 # The busybox applets linked in /bin: what /init, labgrid's ShellDriver and the tests run,
 # and the usual tools for a look around by hand.
 APPLETS = (
     "sh", "ash", "cat", "cp", "cttyhack", "dd", "dmesg", "echo", "env", "false", "free",
-    "grep", "head", "hexdump", "kill", "ln", "ls", "md5sum", "mkdir", "mount", "mv", "nproc",
-    "poweroff", "printf", "ps", "reboot", "rm", "sed", "seq", "setsid", "sleep", "sort", "stty",
-    "sync", "tail", "taskset", "tee", "test", "time", "top", "tr", "true", "umount", "uname",
-    "uptime", "wc",
+    "grep", "head", "hexdump", "insmod", "kill", "ln", "ls", "lsmod", "md5sum", "mkdir",
+    "mount", "mv", "nproc", "pidof", "poweroff", "printf", "ps", "reboot", "rm", "rmmod", "sed",
+    "seq", "setsid", "sleep", "sort", "stty", "sync", "tail", "taskset", "tee", "test", "time",
+    "timeout", "top", "tr", "true", "umount", "uname", "uptime", "wc",
 )
 
 INIT_SCRIPT = f"""#!/bin/sh
@@ -58,6 +66,15 @@ mkdir -p /dev/shm && mount -t tmpfs -o mode=1777 tmpfs /dev/shm
 # output would end up in what the lab parses.
 dmesg -n 1
 echo "{INIT_MARK} kernel $(uname -r)"
+# OVM's host: /proc/ovm, and the daemon that serves NRT guests' devices.
+if [ -e {DOORBELL_NODE} ]; then
+  if insmod {MODULE_PATH}; then
+    setsid ovm-hostd >{HOSTD_LOG} 2>&1 </dev/null &
+    echo "{INIT_MARK} ovm module loaded, ovm-hostd started"
+  else
+    echo "{INIT_MARK} ovm module failed to load"
+  fi
+fi
 while :; do
   # setsid + cttyhack: the shell in a session of its own, with the console's
   # tty as its controlling terminal, so that ^C interrupts a command.
@@ -129,7 +146,7 @@ def write_initramfs(members: Iterable[Member], out: Path) -> Path:
 
 
 def host_members(busybox: Path, programs: dict[str, Path], libraries: dict[str, Path],
-                 lab_programs: dict[str, Path]) -> list[Member]:
+                 lab_programs: dict[str, Path], module: Path) -> list[Member]:
     """The host image's members: programs go to /bin, libraries (by soname, the loader
     among them) to /lib, in sorted order so that the archive does not depend on a dict's."""
     return [
@@ -147,6 +164,8 @@ def host_members(busybox: Path, programs: dict[str, Path], libraries: dict[str, 
           for name in sorted(lab_programs)),
         directory("lib"),
         *(regular(f"lib/{name}", libraries[name].read_bytes()) for name in sorted(libraries)),
+        directory("lib/modules"),
+        regular(MODULE_PATH.lstrip("/"), module.read_bytes(), 0o644),
         regular("init", INIT_SCRIPT.encode()),
     ]
 
@@ -159,5 +178,5 @@ def build_host_initramfs(linux_dir: Path = LINUX_DIR, out: Path | None = None) -
         raise LinuxUserError(f"{busybox} missing: run env/setup.sh (it fetches busybox-static)")
     userland = find_userland(linux_dir)
     members = host_members(busybox, userland.programs, userland.libraries,
-                           build_lab_programs(linux_dir))
+                           build_lab_programs(linux_dir), build_module(linux_dir))
     return write_initramfs(members, out or linux_dir / HOST_INITRAMFS)

@@ -109,12 +109,24 @@ static bool passed_through(u32 addr)
 	return false;
 }
 
-/* A host that sleeps in WFI when it has nothing to do learns of a request at once. */
+/*
+ * A host that sleeps in WFI when it has nothing to do learns of a request at once:
+ * the bare-metal host by a kick of its core, a Linux host by its doorbell, which
+ * its module takes as an interrupt (directly while Linux holds its core, at its
+ * next dispatch otherwise). A doorbell rung while one is pending is one interrupt:
+ * the module takes every queued request per interrupt.
+ */
 static void wake_host(void)
 {
-	for (u32 i = 0; i < vcpu_count; i++)
-		if (vcpus[i].vm->config->host)
+	for (u32 i = 0; i < vcpu_count; i++) {
+		const struct vm_config *config = vcpus[i].vm->config;
+		if (!config->host)
+			continue;
+		if (config->linux && config->linux->doorbell_irq)
+			arch_irq_pend(config->linux->doorbell_irq);
+		else
 			core_kick(vcpus[i].core);
+	}
 }
 
 /* Queue the access for the host. The vCPU is off the run queue before the host can

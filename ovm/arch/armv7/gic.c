@@ -15,6 +15,7 @@
 #define GICD_CTLR 0x000
 #define GICD_IGROUPR 0x080
 #define GICD_ISENABLER 0x100
+#define GICD_ISPENDR 0x200
 #define GICD_ICPENDR 0x280
 #define GICD_IPRIORITYR 0x400
 #define GICD_ITARGETSR 0x800
@@ -133,6 +134,12 @@ void arch_irq_release(u32 irq, u32 core)
 	set_priority(irq, GUEST_DEFAULT_PRIORITY);
 	set_target(irq, core);
 	set_group1(irq, true);
+}
+
+void arch_irq_pend(u32 irq)
+{
+	dsb();
+	mmio_write32(GICD_BASE + GICD_ISPENDR + (irq / 32) * 4, BIT(irq % 32));
 }
 
 void arch_irq_mask(u32 irq)

@@ -5,6 +5,11 @@
  * device's results and what must be refused, times the read path
  * (io_cost.host_proxy, timer ticks per call), then reads the device's ID
  * forever, printing a line every 100 ms so the lab sees it alive.
+ *
+ * With arg0 = 1 each read of the forever loop is an ACCUM write of 1 and a read
+ * of ACCUM instead, which must have grown by exactly 1: a request the host lost
+ * would hang the guest, one it applied twice would show as a mismatch. Each alive
+ * line is then followed by "nrt: accum <value> mismatches <count>".
  */
 #include "guest.h"
 #include "records.h"
@@ -76,22 +81,45 @@ static void measure_cost(void)
 	record_series("io_cost.host_proxy", "ticks", cost, COST_SAMPLES);
 }
 
+/* One ACCUM step: add 1, read it back; true if it is exactly one more than *accum. */
+static bool accum_step(u32 *accum)
+{
+	device_write(OVM_HOSTDEV_ACCUM, 1);
+	struct hc_result r = device_read(OVM_HOSTDEV_ACCUM);
+	bool right = r.status == OVM_OK && r.r1 == *accum + 1;
+	*accum = r.r1;
+	return right;
+}
+
 void guest_main(u32 vcpu_id, u32 vcpu_count, u32 arg0, u32 arg1)
 {
 	(void)vcpu_id;
 	(void)vcpu_count;
-	(void)arg0;
 	(void)arg1;
+	bool accumulate = arg0 == 1;
 	platform_init();
 	irqs_on();
 	check_device();
 	measure_cost();
+	u32 accum = accumulate ? device_read(OVM_HOSTDEV_ACCUM).r1 : 0, mismatches = 0;
 	u64 next = now_ticks();
 	for (u32 n = 0;; n++) {
 		u32 reads = 0;
-		while (now_ticks() < next)
-			reads += device_read(OVM_HOSTDEV_ID).r1 == OVM_HOSTDEV_MAGIC;
+		while (now_ticks() < next) {
+			if (accumulate && accum_step(&accum))
+				reads++;
+			else if (accumulate)
+				mismatches++;
+			else
+				reads += device_read(OVM_HOSTDEV_ID).r1 == OVM_HOSTDEV_MAGIC;
+		}
 		gprintf("nrt: alive %u (%u reads)\n", n, reads);
+		if (accumulate)
+			gprintf("nrt: accum %u mismatches %u\n", accum, mismatches);
+		/* After a long wait for the host, one line, not one per 100 ms missed. */
+		u64 now = now_ticks();
 		next += us_to_ticks(ALIVE_EVERY_US);
+		if (next < now)
+			next = now + us_to_ticks(ALIVE_EVERY_US);
 	}
 }

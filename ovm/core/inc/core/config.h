@@ -116,6 +116,9 @@ struct sched_config {
  */
 struct linux_boot {
 	u32 machine_id;
+	/* The host's doorbell: a group-1 line OVM pends when an NRT guest's I/O request is
+	 * queued (the module's interrupt in the VM's device tree); 0: not the host. */
+	u32 doorbell_irq;
 	u32 dtb_offset;
 	const u8 *dtb_start;
 	const u8 *dtb_end;

@@ -107,6 +107,8 @@ u32 arch_event_timer_irq(void);
  * vCPU or released to a supervisor-mode HRT guest (group 1, for it to enable). */
 void arch_irq_claim(u32 irq, u32 core);
 void arch_irq_release(u32 irq, u32 core);
+/* Make a group-1 line pending, as its device would: a doorbell no device raises. */
+void arch_irq_pend(u32 irq);
 void arch_irq_mask(u32 irq);
 void arch_irq_unmask(u32 irq);
 /* Take every interrupt pending at this core's GIC interface, for a core that idles. */
