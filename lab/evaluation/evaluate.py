@@ -140,8 +140,12 @@ def run_evaluation(
     strategy = target.get_driver("OVMStrategy")
     provenance = target_provenance(target, board, REPO_ROOT)
     results: dict[str, ExperimentResult] = {}
+    has_linux = load_board(REPO_ROOT / "ovm", board).linux is not None
     try:
         for experiment in experiments:
+            if experiment.linux and not has_linux:
+                progress(f"[eval] {experiment.name}: skipped (board {board} runs no Linux VM)")
+                continue
             results[experiment.name] = run_experiment(
                 experiment, strategy, board, REPO_ROOT, out_dir, progress)
     finally:

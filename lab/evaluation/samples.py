@@ -60,7 +60,8 @@ def sample_frame(
     frames = []
     for series in SERIES:
         source = series.source
-        if source.record is None:
+        # Derived series, and those of an experiment the board could not run (Linux's).
+        if source.record is None or source.experiment not in results:
             continue
         result = results[source.experiment]
         frames.append(_rows(series, _scenario(result),

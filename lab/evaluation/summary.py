@@ -91,7 +91,11 @@ def build_summary(
                        "an input hypercall of OVM's timer device, served by OVM (SRT VM quiet, "
                        "core 1); host_proxy, an input of the host-emulated device: queued by "
                        "OVM, served by the host guest on core 0 (read_io/write_io), the vCPU "
-                       "resumed with the result (NRT VM, core 1). The paper has no I/O figures "
+                       "resumed with the result (NRT VM, core 1); host_proxy_linux, the same "
+                       "input with Debian's Linux as the host on core 0 (scenario linux-proxy): "
+                       "OVM pends the doorbell line, the OVM module's interrupt wakes ovm-hostd "
+                       "blocked in read() on /dev/ovm-io, which answers with write() (both "
+                       "through the module's SMC). The paper has no I/O figures "
                        "(it left I/O proxying as future work)",
             "console_sharing": "scenario io-proxy: SRT VMs share the console UART by "
                                "bandwidth (a byte budget per round, lines out whole). quiet "

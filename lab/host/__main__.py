@@ -1,8 +1,12 @@
 """``python -m lab.host``: boot a scenario and drive its host guest's console.
 
 Builds the scenario for the environment's board, boots it through labgrid
-(the target's ``OVMStrategy``), waits for the host's ``ready`` line and runs
-the commands in order, printing each answer:
+(the target's ``OVMStrategy``), waits for the host and runs the commands in
+order, printing each answer. The host is the scenario's ``host: true`` VM: the
+bare-metal host guest, driven over OVM's console (``ready`` line first), or a
+Linux host, driven over its own console through ``/proc/ovm`` (the OVM module
+loaded and ``ovm-hostd`` running first; scenario ``linux-proxy``, QEMU only).
+The commands and their answers are the same for both:
 
   info                  VMs and vCPUs as OVM lists them (``info`` hypercall)
   register FILE         a VM in the scenario format (one mapping, YAML), started at
@@ -12,6 +16,7 @@ the commands in order, printing each answer:
 Example::
 
   python -m lab.host --scenario io-proxy info register late.yaml info
+  python -m lab.host --scenario linux-proxy info register late.yaml stats
 
 A VM file is checked with the build tooling's own rules before anything
 boots; OVM checks it again and may still refuse it (admission on the cores
@@ -37,15 +42,22 @@ from lab.firmware.build import build
 from lab.firmware.errors import BuildError, ConfigError
 from lab.firmware.loader import load_board, load_scenario
 from lab.firmware.runtime import runtime_request
+from lab.linux import LinuxUserError
+from lab.linux.under_ovm import linux_under_ovm
 from lab.paths import REPO_ROOT, default_lg_env
 from lab.target.strategy import StrategyError
 from lab.target.transcript import ConsoleTimeout
 
-from .console import HostConsole, HostError, HostInfo
+from .console import HostConsole, HostError, HostInfo, HostInterface
+from .linux import LinuxHostConsole
 
 DEFAULT_SCENARIO = "io-proxy"
+# The bare-metal host program (ovm/guests/host), whose console this drives.
+HOST_GUEST = "host"
 DEFAULT_LOG = REPO_ROOT / "reports" / "out" / "host" / "console.log"
 READY_TIMEOUT_S = 30.0
+# A Linux host boots to its shell first: minutes on a loaded machine.
+LINUX_READY_TIMEOUT_S = 240.0
 
 
 class UsageError(Exception):
@@ -101,7 +113,7 @@ def print_info(info: HostInfo) -> None:
               f"{vcpu.jobs} jobs, {vcpu.misses} misses")
 
 
-def run_commands(host: HostConsole, commands: Sequence[Command]) -> int:
+def run_commands(host: HostInterface, commands: Sequence[Command]) -> int:
     """Each command in turn; 1 if OVM refused a VM, else 0."""
     status = 0
     for command in commands:
@@ -122,28 +134,57 @@ def run_commands(host: HostConsole, commands: Sequence[Command]) -> int:
     return status
 
 
-def _check_requests(commands: Sequence[Command], board_name: str, scenario_name: str) -> None:
+def _check_requests(commands: Sequence[Command], board_name: str, scenario_name: str) -> bool:
+    """Check every VM file against the scenario; returns whether its host is a Linux VM."""
     ovm = REPO_ROOT / "ovm"
     board = load_board(ovm, board_name)
     scenario = load_scenario(ovm, scenario_name, board)
+    hosts = [vm for vm in scenario.vms if vm.host and (vm.linux is not None or vm.guest == HOST_GUEST)]
+    if not hosts:
+        raise UsageError(f"scenario {scenario_name} has no host to drive: no VM with host: "
+                         f"true runs the {HOST_GUEST!r} guest or Linux")
     for command in commands:
         if command.vm is not None:
             try:
                 runtime_request(command.vm, board, scenario)
             except ConfigError as error:
                 raise UsageError(f"{command.source}: {error}") from None
+    return hosts[0].linux is not None
+
+
+def _keep_log(strategy: Any, log: Path) -> None:
+    if strategy.transcript is not None:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(strategy.transcript.text, encoding="utf-8")
+        print(f"[host] console log: {log}", flush=True)
 
 
 @contextmanager
-def booted(env_file: Path, scenario: str, log: Path) -> Iterator[HostConsole]:
+def booted(env_file: Path, scenario: str, log: Path, *, linux: bool = False
+           ) -> Iterator[HostInterface]:
     """The scenario booted on the environment's target, its host ready; off afterwards,
-    with the whole console (every guest's lines too) kept in ``log``."""
+    with OVM's whole console (every guest's lines too) kept in ``log`` and, for a Linux
+    host, Linux's console beside it (``<log>.linux``)."""
     env = Environment(str(env_file))
     try:
         target = env.get_target("main")
         board = env.config.get_option("ovm_board")
         strategy = target.get_driver("OVMStrategy")
         print(f"[host] building scenario {scenario} for {board}", flush=True)
+        if linux:
+            print(f"[host] booting it on target 'main' of {env_file}, then Linux to its shell",
+                  flush=True)
+            linux_log = log.with_name(log.name + ".linux")
+            with linux_under_ovm(target, board, scenario, boot_s=LINUX_READY_TIMEOUT_S,
+                                 transcript=linux_log) as (ovm, shell):
+                try:
+                    host: HostInterface = LinuxHostConsole(ovm, shell)
+                    host.wait_ready(LINUX_READY_TIMEOUT_S)
+                    yield host
+                finally:
+                    _keep_log(ovm, log)
+                    print(f"[host] Linux's console: {linux_log}", flush=True)
+            return
         strategy.select_image(build(board, scenario, repo_root=REPO_ROOT).elf)
         print(f"[host] booting it on target 'main' of {env_file}", flush=True)
         strategy.transition("ovm")
@@ -152,10 +193,7 @@ def booted(env_file: Path, scenario: str, log: Path) -> Iterator[HostConsole]:
             host.wait_ready(READY_TIMEOUT_S)
             yield host
         finally:
-            if strategy.transcript is not None:
-                log.parent.mkdir(parents=True, exist_ok=True)
-                log.write_text(strategy.transcript.text, encoding="utf-8")
-                print(f"[host] console log: {log}", flush=True)
+            _keep_log(strategy, log)
             strategy.transition("off")
     finally:
         env.cleanup()
@@ -178,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         env = Environment(str(args.lg_env))
         board = env.config.get_option("ovm_board")
         env.cleanup()
-        _check_requests(commands, board, args.scenario)
+        linux = _check_requests(commands, board, args.scenario)
     except (UsageError, ConfigError) as error:
         print(f"[host] {error}", file=sys.stderr)
         return 2
@@ -187,12 +225,12 @@ def main(argv: list[str] | None = None) -> int:
               "variable)", file=sys.stderr)
         return 2
     try:
-        with booted(args.lg_env, args.scenario, args.log) as host:
+        with booted(args.lg_env, args.scenario, args.log, linux=linux) as host:
             return run_commands(host, commands)
     except BuildError as error:
         print(f"[host] {error}", file=sys.stderr)
         return 2
-    except (StrategyError, ConsoleTimeout, HostError) as error:
+    except (StrategyError, ConsoleTimeout, HostError, LinuxUserError) as error:
         print(f"[host] {error.__cause__ or error}", file=sys.stderr)
         return 1
 

@@ -123,6 +123,10 @@ SERIES: tuple[Series, ...] = (
     Series("io_cost", "host_proxy", "I/O, NRT via the host (input)",
            "I/O via the host (NRT, input of the host's device)", "NRT", "io",
            Source("io_proxy", "io_cost.host_proxy", "nrt", 1, "nrt"), trend=("mean", "max")),
+    Series("io_cost", "host_proxy_linux", "I/O, NRT via the Linux host (input)",
+           "I/O via the Linux host (NRT, input served by ovm-hostd)", "NRT>Linux", "io",
+           Source("io_proxy_linux", "io_cost.host_proxy", "nrt", 1, "nrt"),
+           trend=("mean", "max")),
 )
 
 # Scalar measurements and their sections in summary.json.
@@ -180,7 +184,8 @@ def in_group(group: str) -> tuple[Series, ...]:
 
 
 def by_level(measurement: str, level: str) -> Series | None:
-    """The series a sample of ``measurement`` with this level tag belongs to."""
+    """The series a sample of ``measurement`` with this level tag belongs to (each level tag
+    names one series of its measurement; a test checks it)."""
     return {(s.measurement, s.level): s for s in SERIES}.get((measurement, level))
 
 

@@ -45,14 +45,27 @@ def test_a_file_that_is_no_mapping_is_refused(tmp_path):
     assert "expected one VM as a mapping" in done.stderr
 
 
+def test_a_scenario_without_a_host_is_refused():
+    # paper-eval's host: true VM runs the NRT probe; linux-host's Linux is not the host.
+    for scenario in ("paper-eval", "linux-host"):
+        done = run_host("--scenario", scenario, "info")
+        assert done.returncode == 2
+        assert "has no host to drive" in done.stderr
+
+
 @pytest.mark.lab
-def test_info_register_info_on_the_target(tmp_path, target):
+@pytest.mark.parametrize("scenario", ["io-proxy", "linux-proxy"],
+                         ids=["bare-metal host", "linux host"])
+def test_info_register_info_on_the_target(tmp_path, target, scenario):
     path = vm_file(tmp_path, "name: late\nguest: hello\nlevel: NRT\ncores: [1]\n"
                              "memory: {size: 4M}\n")
     log = tmp_path / "console.log"
-    done = run_host("--log", str(log), "info", "register", str(path), "info", "stats")
+    done = run_host("--scenario", scenario, "--log", str(log), "info", "register", str(path),
+                    "info", "stats")
     assert done.returncode == 0, done.stdout + done.stderr
     assert "registered as VM" in done.stdout
     late = [line for line in done.stdout.splitlines() if " late " in line]
     assert len(late) == 1 and late[0].rstrip().endswith("yes")
     assert "[late] vcpu0 of 1 running non-secure on core 1" in log.read_text()
+    served = [line for line in done.stdout.splitlines() if line.startswith("served ")]
+    assert len(served) == 1 and int(served[0].split()[1]) > 0

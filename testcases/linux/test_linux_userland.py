@@ -67,8 +67,21 @@ def test_host_initramfs_is_deterministic_and_complete(tmp_path):
     assert first.read_bytes() == second.read_bytes()
     archive = gzip.decompress(first.read_bytes())
     for name in ("init", "bin/busybox", "bin/cyclictest", "bin/hackbench", "bin/vfpcheck",
-                 "bin/switchprobe", "lib/ld-linux-armhf.so.3", "lib/libc.so.6", "lib/libnuma.so.1", "dev/console"):
+                 "bin/switchprobe", "bin/ovm-hostd", "lib/modules/ovm.ko",
+                 "lib/ld-linux-armhf.so.3", "lib/libc.so.6", "lib/libnuma.so.1", "dev/console"):
         assert name.encode() + b"\0" in archive, name
+
+
+def test_the_ovm_module_is_built_for_the_kernel_in_use():
+    """Against Debian's headers of the very kernel the lab boots: insmod checks vermagic."""
+    needs_linux_files()
+    from lab.linux.module import build_module
+
+    module = build_module()
+    modinfo = module.read_bytes()
+    assert f"vermagic={debian_release()} SMP".encode() in modinfo
+    assert b"license=GPL" in modinfo
+    assert b".debug_info" not in modinfo
 
 
 def test_userland_libraries_resolve_from_packages_and_sysroot():

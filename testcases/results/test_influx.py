@@ -63,7 +63,16 @@ GROUPS = [
     ("io_cost", "passthrough", "io-passthrough", "io_passthrough", "hrt", "HRT", 1, 100),
     ("io_cost", "ovm_proxy", "io-proxy", "io_proxy", "quiet", "SRT", 1, 100),
     ("io_cost", "host_proxy", "io-proxy", "io_proxy", "nrt", "NRT", 1, 100),
+    ("io_cost", "host_proxy_linux", "linux-proxy", "io_proxy_linux", "nrt", "NRT>Linux", 1, 100),
 ]
+
+
+def test_each_level_tag_names_one_series_of_its_measurement():
+    """InfluxDB's points tell series apart by measurement and level tag alone."""
+    from lab.results.catalogue import SERIES
+
+    tags = [(series.measurement, series.level) for series in SERIES]
+    assert len(tags) == len(set(tags))
 
 
 def make_run(number: int, *, source: str = "pytest") -> tuple[RunInfo, pd.DataFrame, pd.DataFrame]:
@@ -240,7 +249,8 @@ def test_round_trip_through_influxd(influxd: Any, tmp_path: Path) -> None:
                           f"WHERE run_id = '{info.run_id}' GROUP BY level, vm")
         stored = samples[samples["measurement"] == "io_cost"]
         assert dict(zip(io["level"], io["count"])) == stored.groupby("level").size().to_dict()
-        assert dict(zip(io["level"], io["vm"])) == {"HRT": "hrt", "SRT": "quiet", "NRT": "nrt"}
+        assert dict(zip(io["level"], io["vm"])) == {"HRT": "hrt", "SRT": "quiet", "NRT": "nrt",
+                                                    "NRT>Linux": "nrt"}
         io_buckets = client.query('SELECT sum("count") FROM io_cost_histogram '
                                   f"WHERE run_id = '{info.run_id}' GROUP BY level")
         assert dict(zip(io_buckets["level"], io_buckets["sum"])) == \

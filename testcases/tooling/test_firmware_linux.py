@@ -185,3 +185,62 @@ def test_a_second_linux_vm_is_refused(linux_board: Path, files: dict[str, Path])
 def test_a_board_without_linux_entry_cannot_run_one(tree: Path, files: dict[str, Path]) -> None:
     write_scenario(tree, {"description": "d", "vms": [linux_vm(files)]})
     assert "board 'b' has no `linux:` entry" in refused(tree)
+
+
+def test_a_linux_host_needs_the_boards_doorbell(linux_board: Path, files: dict[str, Path]) -> None:
+    write_scenario(linux_board, {"description": "d", "vms": [linux_vm(files, host=True)]})
+    assert "vms[0].host: board 'b' names no doorbell_irq" in refused(linux_board)
+
+
+@pytest.fixture
+def doorbell_board(tree: Path) -> Path:
+    write_board(tree, {**BOARD, "linux": {"dtb": "board.dtb", "machine_id": 2272,
+                                          "doorbell_irq": 90}})
+    return tree
+
+
+def test_a_linux_host_gets_the_doorbell_routed(doorbell_board: Path, files: dict[str, Path]
+                                               ) -> None:
+    write_scenario(doorbell_board, {"description": "d", "vms": [linux_vm(files, host=True)]})
+    _, scenario = load(doorbell_board)
+    (vm,) = scenario.vms
+    assert vm.linux is not None and vm.linux.doorbell_irq == 90
+    assert [irq.irq for irq in vm.irqs] == [34, 35, 38, 90]
+    # Not the host: no doorbell.
+    write_scenario(doorbell_board, {"description": "d", "vms": [linux_vm(files)]})
+    (plain,) = load(doorbell_board)[1].vms
+    assert plain.linux is not None and plain.linux.doorbell_irq is None
+    assert 90 not in [irq.irq for irq in plain.irqs]
+
+
+@pytest.mark.parametrize(("linux", "expected"), [
+    ({"doorbell_irq": 20}, "doorbell_irq"),
+    ({"doorbell_irq": 96}, "doorbell_irq"),
+])
+def test_a_bad_doorbell_line_is_refused(tree: Path, linux: dict[str, Any], expected: str) -> None:
+    write_board(tree, {**BOARD, "linux": {"dtb": "board.dtb", "machine_id": 2272, **linux}})
+    with pytest.raises(ConfigError, match=expected):
+        load_board(tree, "b")
+
+
+def test_the_doorbell_cannot_be_listed_too(doorbell_board: Path, files: dict[str, Path]) -> None:
+    write_scenario(doorbell_board, {"description": "d", "vms": [
+        linux_vm(files, host=True, irqs=[34, 35, 38, 90])]})
+    assert "interrupt 90 is the board's doorbell_irq" in refused(doorbell_board)
+
+
+@needs_debian
+def test_the_hosts_tree_declares_the_doorbell_for_the_module() -> None:
+    vm = VmTree(memory=Region(0x68000000, 128 << 20), core=0, irqs=frozenset({34, 35, 38, 90}),
+                bootargs="console=ttyAMA1", initrd=Region(0x6a000000, 0x1000), periph_base=0x1E000000,
+                blob=Region(0x69f00000, 0x8000), doorbell=90)
+    tree = fdt.parse_dtb(derive(DEBIAN_DTB.read_bytes(), "vexpress", vm)[0])
+    node = tree.get_node("/ovm")
+    assert node.get_property("compatible").value == "ovm,doorbell"
+    # SPI 58 (line 90), rising edge, against the GIC.
+    assert list(node.get_property("interrupts").data) == [0, 58, 1]
+    gic = tree.get_node("/interrupt-controller@1e001000")
+    assert node.get_property("interrupt-parent").value == gic.get_property("phandle").value
+    without = fdt.parse_dtb(derive(DEBIAN_DTB.read_bytes(), "vexpress",
+                                   VmTree(**{**vm.__dict__, "doorbell": None}))[0])
+    assert not without.exist_node("/ovm")
