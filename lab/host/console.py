@@ -1,4 +1,6 @@
-"""Driving the host (the management guest, ovm/guests/host) over OVM's console.
+"""Driving OVM's host: ``HostInterface``, what the lab asks of either host, and
+``HostConsole``, the bare-metal management guest (ovm/guests/host) over OVM's console.
+A Linux host's ``/proc/ovm`` is ``lab.host.linux.LinuxHostConsole``.
 
 The host reads the console's input through OVM (HC_INPUT on the console), runs
 one command per line and answers with lines that OVM prints as

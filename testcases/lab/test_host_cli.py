@@ -54,7 +54,10 @@ def test_a_scenario_without_a_host_is_refused():
 
 
 @pytest.mark.lab
-@pytest.mark.parametrize("scenario", ["io-proxy", "linux-proxy"],
+# The Linux host's commands are in make test through test_io_host; booting Linux once
+# more for the command line is make test-long's.
+@pytest.mark.parametrize("scenario", ["io-proxy",
+                                      pytest.param("linux-proxy", marks=pytest.mark.long)],
                          ids=["bare-metal host", "linux host"])
 def test_info_register_info_on_the_target(tmp_path, target, scenario):
     path = vm_file(tmp_path, "name: late\nguest: hello\nlevel: NRT\ncores: [1]\n"
