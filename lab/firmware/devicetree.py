@@ -260,8 +260,7 @@ def interrupt_lines(tree: fdt.FDT, path: str, node: fdt.Node,
 def _add_doorbell(tree: fdt.FDT, line: int, source: str) -> None:
     if line < GIC_SPI_BASE:
         raise DeviceTreeError(f"doorbell line {line} is no SPI (from {GIC_SPI_BASE} on)")
-    gic = next((node for _path, node in _nodes(tree) if _is_gic(node)), None)
-    phandle = _cells(gic, "phandle") or _cells(gic, "linux,phandle") if gic else []
+    phandle = [value for value, (_path, node) in _phandles(tree).items() if _is_gic(node)]
     if not phandle:
         raise DeviceTreeError(f"{source}: no GIC node with a phandle for the doorbell's "
                               "interrupt-parent")

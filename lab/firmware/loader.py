@@ -151,7 +151,7 @@ def load_board(root: Path, name: str) -> Board:
     _check_ovm_ns(ovm, ram, trustzone, at.field("ovm"))
     if trustzone is not None:
         _check_devices_not_secure_only(devices, trustzone, at.field("devices"))
-    return Board(
+    board = Board(
         name=board_name,
         description=string(doc["description"], at.field("description")),
         cpu=choice(doc["cpu"], at.field("cpu"), ("cortex-a9",)),
@@ -169,10 +169,10 @@ def load_board(root: Path, name: str) -> Board:
         ),
         devices=devices,
         trustzone=trustzone,
-        linux=(board_linux(doc["linux"], at.field("linux"), _gic_lines(doc["gic_lines"],
-                                                                       at.field("gic_lines")))
-               if "linux" in doc else None),
     )
+    if "linux" not in doc:
+        return board
+    return replace(board, linux=board_linux(doc["linux"], at.field("linux"), board.gic_lines))
 
 
 def _devices(value: object, at: At, ram: Region, periph_base: int,

@@ -181,11 +181,15 @@ class LinuxHostConsole(HostInterface):
     def info(self) -> HostInfo:
         return self.read().info
 
-    def register_line(self, text: str) -> str:
+    def _write_register(self, text: str) -> tuple[list[str], int]:
+        """``register <text>`` written to /proc/ovm: the shell's lines and the exit status."""
         line = f"register {text}".rstrip()
         if len(line) + 1 > LINE_MAX:
             raise ValueError(f"{PROC_OVM} takes lines of under {LINE_MAX} characters")
-        lines, status = self._run(f"echo {shlex.quote(line)} > {PROC_OVM}")
+        return self._run(f"echo {shlex.quote(line)} > {PROC_OVM}")
+
+    def register_line(self, text: str) -> str:
+        lines, status = self._write_register(text)
         reply = register_reply(self.read().last_register)
         if (status == 0) != reply.startswith("register ok"):
             raise HostError(f"write to {PROC_OVM} ended with {status} "
@@ -195,7 +199,7 @@ class LinuxHostConsole(HostInterface):
     def write_errno(self, text: str) -> str:
         """The error text write() gave for ``register <text>`` ('' if it succeeded): the
         errno OVM's status was mapped to, as the shell prints it."""
-        lines, status = self._run(f"echo {shlex.quote(f'register {text}')} > {PROC_OVM}")
+        lines, status = self._write_register(text)
         if status == 0:
             return ""
         return next((line.split("write error: ", 1)[1] for line in lines
