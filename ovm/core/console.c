@@ -56,6 +56,9 @@ static struct {
 	volatile u64 next_round;
 	/* The same for granted output the UART has not taken yet. */
 	volatile u64 next_drain;
+	/* The earlier of the two (SCHED_NEVER for neither), kept with them: the one word
+	 * pair an exit path reads. */
+	volatile u64 next_due;
 	u32 first;
 	/* The line going out now (NO_VM: none), and how much of it is out: its prefix,
 	 * then its bytes. */
@@ -64,7 +67,7 @@ static struct {
 	u32 out_prefix;
 	u32 out_total;
 	bool out_cr;
-} share = { .out_vm = NO_VM };
+} share = { .out_vm = NO_VM, .next_due = SCHED_NEVER };
 
 static void put(char c)
 {
@@ -161,6 +164,17 @@ static bool anything_granted(void)
  * without waiting; or (`finish`) the line half out, whatever the UART takes,
  * for OVM's own message to follow it. With the lock held.
  */
+/* After next_round or next_drain changed, under the lock. */
+static void update_due(void)
+{
+	u64 round = share.next_round, out = share.next_drain;
+
+	if (!round)
+		share.next_due = out ? out : SCHED_NEVER;
+	else
+		share.next_due = out && out < round ? out : round;
+}
+
 static void drain(u32 budget, bool finish, u64 now)
 {
 	while (budget) {
@@ -194,6 +208,7 @@ static void drain(u32 budget, bool finish, u64 now)
 	share.next_drain = anything_granted() || share.out_vm != NO_VM
 				   ? now + arch_us_to_ticks(DRAIN_US)
 				   : 0;
+	update_due();
 	if (share.next_drain && !waited)
 		core_console_waiting();
 }
@@ -222,6 +237,7 @@ static void queue_line_end(struct console_queue *q, u64 now)
 	q->partial = 0;
 	if (!share.next_round) {
 		share.next_round = now + arch_us_to_ticks(console_config.round_us);
+		update_due();
 		core_console_waiting();
 	}
 }
@@ -310,14 +326,13 @@ static void serve_round(u64 now)
 		left |= q->granted < q->lines;
 	}
 	share.next_round = left ? now + arch_us_to_ticks(console_config.round_us) : 0;
+	update_due();
 }
 
 void console_service(u64 now)
 {
-	u64 round = share.next_round, out = share.next_drain;
-
 	/* Not before it is due: most exits then never touch the lock. */
-	if (!(round && now >= round) && !(out && now >= out))
+	if (now < share.next_due)
 		return;
 	spin_lock(&share.lock);
 	if (share.next_round && now >= share.next_round)
@@ -328,11 +343,7 @@ void console_service(u64 now)
 
 u64 console_next(void)
 {
-	u64 round = share.next_round, out = share.next_drain;
-
-	if (!round)
-		return out ? out : SCHED_NEVER;
-	return out && out < round ? out : round;
+	return share.next_due;
 }
 
 int console_getc(void)

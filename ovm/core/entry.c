@@ -88,9 +88,13 @@ static void switch_to(struct cpu *cpu, struct vcpu *next)
 {
 	struct vcpu *prev = cpu->current;
 
-	if (prev)
-		arch_context_save(&prev->ctx);
-	arch_context_restore(&next->ctx);
+	if (prev && arch_user_switch_holds(&prev->regs, &prev->upcall, &next->regs, &next->upcall)) {
+		arch_user_context_switch(&prev->ctx, &next->ctx);
+	} else {
+		if (prev)
+			arch_context_save(&prev->ctx);
+		arch_context_restore(&next->ctx);
+	}
 	if (!prev || (prev->extras | next->extras))
 		switch_extras(prev, next);
 	cpu->current = next;
@@ -100,6 +104,9 @@ static void signal_misses_and_timers(struct cpu *cpu, u64 now)
 {
 	for (u32 i = 0; i < cpu->rq.attached; i++) {
 		struct vcpu *vcpu = vcpu_of_se(cpu->rq.members[i]);
+		/* Mostly none of the three: one test for all, as this runs on every pass. */
+		if (!(vcpu->se.miss_signal | vcpu->io_answered) && !vcpu->vtimer)
+			continue;
 		if (vcpu->se.miss_signal) {
 			vcpu->se.miss_signal = false;
 			virq_raise(&vcpu->virq, OVM_VIRQ_DEADLINE_MISS);
@@ -120,11 +127,14 @@ static u64 earliest(u64 a, u64 b)
 	return a < b ? a : b;
 }
 
-/* The first tick after `now`, in one division however far the clock went. */
+/* The first tick after `now`, in one division however far the clock went, and none
+ * in the usual case of a tick just passed. */
 static void advance_tick(struct cpu *cpu, u64 now)
 {
-	if (cpu->next_tick <= now)
-		cpu->next_tick += ((now - cpu->next_tick) / cpu->tick + 1) * cpu->tick;
+	if (cpu->next_tick > now)
+		return;
+	u64 late = now - cpu->next_tick;
+	cpu->next_tick += late < cpu->tick ? cpu->tick : (late / cpu->tick + 1) * cpu->tick;
 }
 
 /*
@@ -187,15 +197,18 @@ static bool set_event(struct cpu *cpu, u64 when)
 	return false;
 }
 
-static struct vcpu *pick(struct cpu *cpu)
+/* The vCPU to run, and in *picked_at the time it was picked at. */
+static struct vcpu *pick(struct cpu *cpu, u64 *picked_at)
 {
 	for (;;) {
 		u64 now = arch_now();
 		sched_update(&cpu->rq, now);
 		signal_misses_and_timers(cpu, now);
 		struct sched_entity *se = sched_pick(&cpu->rq, now);
-		if (se)
+		if (se) {
+			*picked_at = now;
 			return vcpu_of_se(se);
+		}
 		/* Before the timer is set: serving may leave output due later. */
 		console_service(now);
 		bool wait = set_event(cpu, next_event(cpu, arch_now()));
@@ -240,9 +253,10 @@ struct arch_regs *core_exit(void)
 	struct vcpu *next;
 	u64 event;
 	do {
-		console_service(arch_now());
-		next = pick(cpu);
 		u64 now = arch_now();
+		console_service(now);
+		/* The events are taken from when it picked: set_event reads the clock again. */
+		next = pick(cpu, &now);
 		event = next_event(cpu, now);
 		if (must_look_again(next))
 			event = earliest(event, now + arch_us_to_ticks(REDELIVERY_US));
@@ -252,6 +266,39 @@ struct arch_regs *core_exit(void)
 	deliver(next);
 	spin_unlock(&cpu->lock);
 	return &next->regs;
+}
+
+/*
+ * vm_exit's fast path: an SRT job that ends on time, with nothing else due on
+ * the core, is the scheduler's quick case (sched_job_done_pick), and of the
+ * exit's work only what that leaves due is done. False, with nothing changed,
+ * in every other case: the caller takes the full pass.
+ */
+bool core_vm_exit_fast(struct vcpu *vcpu)
+{
+	struct cpu *cpu = this_cpu();
+
+	if (!cpu->ticking || cpu->resched || cpu->current != vcpu)
+		return false;
+	spin_lock(&cpu->lock);
+	u64 now = arch_now();
+	struct sched_entity *se = sched_job_done_pick(&cpu->rq, &vcpu->se, now);
+	if (!se) {
+		spin_unlock(&cpu->lock);
+		return false;
+	}
+	struct vcpu *next = vcpu_of_se(se);
+	signal_misses_and_timers(cpu, now);
+	u64 event = next_event(cpu, now);
+	if (must_look_again(next))
+		event = earliest(event, now + arch_us_to_ticks(REDELIVERY_US));
+	/* Due already: the full pass, which now starts from the job done, takes over. */
+	if (set_event(cpu, event))
+		switch_to(cpu, next);
+	else
+		cpu->resched = true;
+	spin_unlock(&cpu->lock);
+	return true;
 }
 
 /*
@@ -267,8 +314,10 @@ struct arch_regs *core_exit_hypercall(void)
 
 	if (!cpu->ticking)
 		return exit_unscheduled(cpu);
-	/* Output it leaves due later asks for the full pass, which sets the timer for it. */
-	console_service(arch_now());
+	/* Output it leaves due later asks for the full pass, which sets the timer for it.
+	 * With none waiting, the clock need not be read for it. */
+	if (console_next() != SCHED_NEVER)
+		console_service(arch_now());
 	/* A pending interrupt the guest masks: the full pass arms its redelivery. */
 	if (!cpu->resched && !deliver(vcpu))
 		return &vcpu->regs;
@@ -358,9 +407,10 @@ __attribute__((noreturn)) void core_start(u32 core)
 	reserve(cpu);
 	arch_event_timer_init();
 	struct vcpu *first;
+	u64 now;
 	do
-		first = pick(cpu);
-	while (!set_event(cpu, next_event(cpu, arch_now())));
+		first = pick(cpu, &now);
+	while (!set_event(cpu, next_event(cpu, now)));
 	switch_to(cpu, first);
 	spin_unlock(&cpu->lock);
 	console_printf("[ovm] core%u: scheduling %u vCPU(s), %s, first %s vcpu%u\n", core,

@@ -84,6 +84,8 @@ static s32 hc_set_realtime_info(struct vcpu *vcpu, u32 *args)
 static s32 hc_vm_exit(struct vcpu *vcpu, u32 *args)
 {
 	(void)args;
+	if (core_vm_exit_fast(vcpu))
+		return OVM_OK;
 	struct cpu *cpu = &cpus[vcpu->core];
 	spin_lock(&cpu->lock);
 	sched_job_done(&cpu->rq, &vcpu->se, arch_now());

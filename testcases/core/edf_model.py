@@ -61,6 +61,8 @@ class Trace:
     max_detect_delay: list[int] = field(default_factory=list)
     jobs_done: list[int] = field(default_factory=list)
     overruns: list[int] = field(default_factory=list)
+    # The C scheduler's vm_exits that took sched_job_done_pick (the model has none).
+    quick_exits: int = 0
 
 
 def srt_label(index: int) -> str:

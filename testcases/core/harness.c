@@ -49,6 +49,14 @@ void h_job_done(u32 vcpu, u64 now)
 	sched_job_done(&runqueues[vcpu_core[vcpu]], &vcpus[vcpu], now);
 }
 
+/* sched_job_done_pick: the picked vCPU's index, -1 to idle, -2 when it is not its case. */
+int h_job_done_pick(u32 vcpu, u64 now)
+{
+	struct sched_entity *picked =
+		sched_job_done_pick(&runqueues[vcpu_core[vcpu]], &vcpus[vcpu], now);
+	return picked ? (int)picked->id : -2;
+}
+
 void h_block(u32 vcpu, u64 now)
 {
 	sched_block(&runqueues[vcpu_core[vcpu]], &vcpus[vcpu], now);

@@ -61,6 +61,7 @@ class Core:
             "h_attach": ([u32, u32], c_int),
             "h_set_rt": ([u32, u64, u64, u64, u64], c_int),
             "h_job_done": ([u32, u64], None),
+            "h_job_done_pick": ([u32, u64], c_int),
             "h_block": ([u32, u64], None),
             "h_unblock": ([u32], c_int),
             "h_update": ([u32, u64], None),
@@ -96,6 +97,12 @@ class Core:
 
     def job_done(self, vcpu: int, now: int) -> None:
         self._lib.h_job_done(vcpu, now)
+
+    def job_done_pick(self, vcpu: int, now: int) -> int | None:
+        """vm_exit's quick case: the vCPU picked after the job, or None when it is not
+        that case (and nothing changed)."""
+        picked = int(self._lib.h_job_done_pick(vcpu, now))
+        return None if picked < 0 else picked
 
     def block(self, vcpu: int, now: int) -> None:
         self._lib.h_block(vcpu, now)

@@ -14,9 +14,12 @@ CORE = 0
 SLICE = 7
 
 
-def run_c(core: Core, tasks: list[SrtTask], nrt_count: int, tick: int, horizon: int) -> Trace:
+def run_c(core: Core, tasks: list[SrtTask], nrt_count: int, tick: int, horizon: int,
+          quick: bool = False) -> Trace:
     """Drive sched.c as OVM does: decide at ticks (or, tickless, at sched_next_event) and at
-    each job's vm_exit; the picked SRT vCPU runs its job for the units in between."""
+    each job's vm_exit; the picked SRT vCPU runs its job for the units in between. With
+    `quick`, a vm_exit tries sched_job_done_pick first, as hc_vm_exit does, and takes the
+    full pass only where that declines."""
     core.reset(1, SLICE, 1)
     srt = [core.attach(CORE, Level.SRT) for _ in tasks]
     nrt = [core.attach(CORE, Level.NRT) for _ in range(nrt_count)]
@@ -30,15 +33,24 @@ def run_c(core: Core, tasks: list[SrtTask], nrt_count: int, tick: int, horizon: 
     next_event = budget_event = 0
     for now in range(horizon):
         completed = running in remaining and remaining[running] == 0
+        quickly = False
         if completed:
             assert running is not None
-            core.job_done(running, now)
-            remaining[running] = tasks[srt.index(running)].execution
+            finished = running
+            if quick and (picked := core.job_done_pick(finished, now)) is not None:
+                running, quickly = picked, True
+                trace.quick_exits += 1
+            else:
+                core.job_done(finished, now)
+            remaining[finished] = tasks[srt.index(finished)].execution
         # A ticking core also looks when the running job's budget runs out (entry.c).
-        if (completed or (tick and now % tick == 0) or (not tick and now >= next_event)
-                or now >= budget_event):
+        if ((completed and not quickly) or (tick and now % tick == 0)
+                or (not tick and now >= next_event) or now >= budget_event):
             core.update(CORE, now)
             running = core.pick(CORE, now)
+            next_event = core.next_event(CORE)
+            budget_event = core.budget_event(CORE)
+        elif quickly:
             next_event = core.next_event(CORE)
             budget_event = core.budget_event(CORE)
         trace.ran.append(IDLE if running is None else label[running])
@@ -119,6 +131,34 @@ def test_late_jobs_count_the_same_misses_as_the_model(
     assert c_trace.max_detect_delay == model.max_detect_delay
     # Detected at the first decision point at or after the deadline: within one tick.
     assert all(delay < max(tick, 1) for delay in c_trace.max_detect_delay)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(overrunning_sets(), admissible_sets(1)), st.sampled_from([0, 1, 3]),
+       st.integers(0, 2))
+def test_vm_exits_quick_path_schedules_exactly_as_the_full_pass(
+    core: Core, tasks: list[SrtTask], tick: int, nrt_count: int
+) -> None:
+    horizon = horizon_for(tasks)
+    try:
+        full = run_c(core, tasks, nrt_count, tick, horizon)
+    except Refused:
+        assume(False)
+    quick = run_c(core, tasks, nrt_count, tick, horizon, quick=True)
+    assert full.quick_exits == 0
+    assert (quick.ran, quick.misses, quick.jobs_done, quick.overruns, quick.max_detect_delay) == (
+        full.ran, full.misses, full.jobs_done, full.overruns, full.max_detect_delay)
+
+
+def test_vm_exits_quick_path_takes_the_common_case_and_declines_the_others(core: Core) -> None:
+    # An on-time job with an NRT vCPU to run next: every vm_exit is the quick case.
+    on_time = run_c(core, [SrtTask(10, 10, 4, 3)], 1, 1, 100, quick=True)
+    assert on_time.quick_exits == on_time.jobs_done[0] == 10
+    # Alone on its core, nothing else to pick: never.
+    assert run_c(core, [SrtTask(10, 10, 4, 3)], 0, 1, 100, quick=True).quick_exits == 0
+    # The longer job ends as the shorter one's release falls due: the full pass releases it.
+    both = run_c(core, [SrtTask(4, 4, 2, 2), SrtTask(8, 8, 2, 2)], 1, 1, 48, quick=True)
+    assert both.jobs_done == [12, 6] and both.quick_exits == 12
 
 
 def test_an_overrun_is_throttled_each_period_and_misses_each_deadline(core: Core) -> None:

@@ -86,9 +86,10 @@ def test_neighbours_keep_deadlines_canaries_and_ovm_intact_under_attack(hostile)
     assert integrity["changed"] == "0" and int(integrity["chunks"]) > 0
     assert integrity["words"] == "0"
     # The attack went on across the SRT guest's counted periods (1 s to 11 s after its
-    # start), and OVM outlived it.
-    later = attacker_line(t, r"round 3 done at (?P<ms>\d+) ms: .*, 0 calls answered wrong or clobbering")
-    assert int(later["ms"]) > 11000
+    # start): some round ended after them, and OVM outlived it.
+    ends = (attacker_line(t, rf"round {n} done at (?P<ms>\d+) ms: .*, 0 calls answered wrong or "
+                             "clobbering") for n in range(3, 10))
+    assert any(int(end["ms"]) > 11000 for end in ends)
     assert "halted" not in t.text
 
 

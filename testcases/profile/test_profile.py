@@ -119,8 +119,10 @@ def test_vm_exit_profile_accounts_for_every_instruction(symbols, tmp_path: Path)
     per_visit = {f["function"]: f["instructions_per_visit"] for f in result["functions"]}
     # Every instruction of a visit is in some function: the column adds up to the mean.
     assert sum(per_visit.values()) == pytest.approx(counts["mean"], abs=0.1 * len(per_visit))
-    for step in ("mon_smc", "hypercall_dispatch", "hc_vm_exit", "sched_pick",
-                 "arch_context_save", "arch_context_restore"):
+    # An SRT job done on time: the quick scheduling case, the lean switch between
+    # two user-mode vCPUs.
+    for step in ("mon_smc", "hypercall_dispatch", "hc_vm_exit", "sched_job_done_pick",
+                 "sched_pick", "arch_user_context_switch"):
         assert per_visit[step] > 0, step
 
 

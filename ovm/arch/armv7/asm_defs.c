@@ -25,6 +25,9 @@ _Static_assert(sizeof(MEMBER(struct vcpu, virq.pending[0])) == 4 &&
 _Static_assert(sizeof(MEMBER(struct vcpu, upcall.user)) == 1, "the fast path reads it by LDRB");
 _Static_assert(offsetof(struct ovm_vcpu_area, cpsr) == offsetof(struct ovm_vcpu_area, pc) + 4,
 	       "one STRD stores the guest's pc and cpsr in its area");
+_Static_assert(offsetof(struct arch_context, tpidrurw) == offsetof(struct arch_context, contextidr) + 4 &&
+		       offsetof(struct arch_context, tpidruro) == offsetof(struct arch_context, tpidrurw) + 4,
+	       "one LDM loads CONTEXTIDR, TPIDRURW and TPIDRURO for a user-mode switch");
 _Static_assert(offsetof(struct irq_lines, targets) == 0,
 	       "the fast path indexes the targets from the structure's own address");
 
@@ -46,4 +49,9 @@ void asm_defs(void)
 	ASM_DEF(IRQ_LINES_GICC, offsetof(struct irq_lines, gicc));
 	ASM_DEF(IRQ_LINES_ICENABLER, offsetof(struct irq_lines, gicd_icenabler));
 	ASM_DEF(IRQ_LINES_FAST_DELIVERIES, offsetof(struct irq_lines, fast_deliveries));
+	ASM_DEF(CTX_SP_USR, offsetof(struct arch_context, sp_usr));
+	ASM_DEF(CTX_LR_USR, offsetof(struct arch_context, lr_usr));
+	ASM_DEF(CTX_TTBR0, offsetof(struct arch_context, ttbr0));
+	ASM_DEF(CTX_CONTEXTIDR, offsetof(struct arch_context, contextidr));
+	ASM_DEF(CTX_TPIDRURW, offsetof(struct arch_context, tpidrurw));
 }

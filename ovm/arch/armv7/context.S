@@ -6,6 +6,8 @@
  * non-secure copies. Only r0-r3 are used: r8-r12 are banked in FIQ mode.
  * Interrupts stay masked throughout (they are masked in monitor mode).
  */
+#include <asm_defs.h>
+
 	.syntax unified
 	.arm
 
@@ -153,6 +155,39 @@ arch_context_restore:
 	dsb
 	isb
 	cp15_secure_access r3
+	bx	lr
+
+/*
+ * void arch_user_context_switch(struct arch_context *prev, const struct arch_context *next):
+ * from one user-mode vCPU in user mode to another (arch_user_switch_holds), only
+ * what PL0 can change or OVM sets per VM. PL0 reaches no other mode's banked
+ * registers and of CP15 writes only TPIDRURW; outside the shim's one SMC at each
+ * vector, the other modes' banks hold nothing of a user-mode vCPU; SCTLR, TTBR1, TTBCR, DACR, PRRR, NMRR and VBAR are the same for
+ * every user-mode vCPU (arch_context_use_table), and the fault registers are read
+ * at the fault. The TLB stays: the VMs' own entries are non-global and CONTEXTIDR
+ * gives each VM its ASID. TTBR0 and the ASID change in secure state, so no
+ * non-secure table walk can see one without the other.
+ */
+	.global arch_user_context_switch
+arch_user_context_switch:
+	cps	#0x1f				@ SYS: the USR bank, prev's out and next's in
+	str	sp, [r0, #CTX_SP_USR]
+	str	lr, [r0, #CTX_LR_USR]
+	ldr	sp, [r1, #CTX_SP_USR]
+	ldr	lr, [r1, #CTX_LR_USR]
+	cps	#0x16				@ back to the monitor
+	cp15_ns_access r3, r2			@ r3 = SCR to restore
+	mrc	p15, 0, r2, c13, c0, 2		@ r2 = prev's TPIDRURW
+	str	r2, [r0, #CTX_TPIDRURW]
+	ldr	r2, [r1, #CTX_TTBR0]		@ r2 = next's TTBR0
+	mcr	p15, 0, r2, c2, c0, 0
+	add	r1, r1, #CTX_CONTEXTIDR
+	ldmia	r1, {r0-r2}			@ r0 = CONTEXTIDR (ASID), r1 = TPIDRURW, r2 = TPIDRURO
+	mcr	p15, 0, r0, c13, c0, 1
+	mcr	p15, 0, r1, c13, c0, 2
+	mcr	p15, 0, r2, c13, c0, 3
+	mcr	p15, 0, r0, c7, c5, 6		@ BPIALL: branch predictions are not tagged by ASID
+	cp15_secure_access r3			@ its ISB completes the writes before the guest runs
 	bx	lr
 
 /* u32 arch_ns_read_vbar(void), u32 arch_ns_read_sctlr(void): the running guest's own. */

@@ -130,6 +130,18 @@ void arch_inject_irq(struct arch_regs *regs, struct arch_upcall *up)
 }
 
 /*
+ * Whether arch_user_context_switch holds all of both vCPUs: user-mode guests, and
+ * both in user mode. A frame in another mode is at the shim's vector, its
+ * exception's LR and SPSR still in that mode's bank, which only the full
+ * switch keeps.
+ */
+bool arch_user_switch_holds(const struct arch_regs *prev, const struct arch_upcall *prev_up,
+			    const struct arch_regs *next, const struct arch_upcall *next_up)
+{
+	return prev_up->user && next_up->user && in_user_mode(prev) && in_user_mode(next);
+}
+
+/*
  * Inside a Thumb IT block: the guest's upcall returns in user mode, which can
  * restore its flags but not its IT state, so it is not interrupted there (a
  * block is at most four instructions long).
@@ -199,17 +211,23 @@ enum arch_trap arch_user_trap(struct arch_regs *regs, struct arch_fault *fault)
 	u32 slot = offset / 4 - 1;
 	u32 mode = regs->cpsr & PSR_MODE_MASK;
 
+	u32 lr, spsr;
+
+	/* A hypercall, the case to be quick: the SVC slot's SMC, in the mode SVC enters. */
+	if (offset == 4 * (SHIM_SLOT_SVC + 1) && mode == PSR_MODE_SVC) {
+		bank_read(PSR_MODE_SVC, &lr, &spsr);
+		if ((spsr & PSR_MODE_MASK) != PSR_MODE_USR)
+			return ARCH_TRAP_STRAY;
+		regs->cpsr = spsr;
+		regs->pc = lr;
+		return ARCH_TRAP_HYPERCALL;
+	}
 	if (offset % 4 || slot >= SHIM_SLOTS || !shim_slots[slot].mode || shim_slots[slot].mode != mode)
 		return ARCH_TRAP_STRAY;
-	u32 lr, spsr;
 	bank_read(mode, &lr, &spsr);
 	if ((spsr & PSR_MODE_MASK) != PSR_MODE_USR)
 		return ARCH_TRAP_STRAY;
 	regs->cpsr = spsr;
-	if (slot == SHIM_SLOT_SVC) {
-		regs->pc = lr;
-		return ARCH_TRAP_HYPERCALL;
-	}
 	regs->pc = lr - ((spsr & PSR_T) ? shim_slots[slot].lr_thumb : shim_slots[slot].lr_arm);
 	u32 ns[4];
 	arch_ns_read_fault_regs(ns);

@@ -22,6 +22,17 @@
 
 #define DACR_DOMAIN0_CLIENT 0x1u
 
+/*
+ * A user-mode VM's ASID: its index, plus one so that none is 0, the ASID a
+ * supervisor-mode guest starts with. A switch to or from a supervisor-mode
+ * vCPU, which sets ASIDs of its own, flushes the TLB (arch_context_restore).
+ */
+_Static_assert(OVM_MAX_VMS < 256, "an ASID per VM in CONTEXTIDR's eight bits");
+static u32 vm_asid(u32 vm)
+{
+	return vm + 1;
+}
+
 static u32 *ns_area(u32 offset)
 {
 	return (u32 *)(uintptr_t)(board.ovm_ns_base + offset);
@@ -94,7 +105,7 @@ static u32 map_device(u32 vm, u32 *l1, const struct device_map *device, u32 *tab
 	}
 	u32 pages = 0;
 	for (u32 addr = device->base; addr - device->base < device->size; addr += PAGE_SIZE) {
-		l2[l2_index(addr)] = addr | DEVICE_SMALL_PAGE;
+		l2[l2_index(addr)] = addr | DEVICE_SMALL_PAGE | SMALL_PAGE_NG;
 		pages++;
 	}
 	arch_dcache_clean_range((u32)(uintptr_t)l2, L2_TABLE_SIZE);
@@ -112,11 +123,11 @@ struct guest_mapping arch_guest_map(u32 vm, const struct vm_config *config)
 		bool super = (addr % SUPERSECTION_SIZE) == 0 && size - (addr - base) >= SUPERSECTION_SIZE;
 		if (super) {
 			for (u32 i = 0; i < 16; i++)
-				table[(addr >> 20) + i] = addr | NORMAL_WBWA | SUPERSECTION;
+				table[(addr >> 20) + i] = addr | NORMAL_WBWA | SUPERSECTION | SECTION_NG;
 			addr += SUPERSECTION_SIZE;
 			mapping.supersections++;
 		} else {
-			table[addr >> 20] = addr | NORMAL_WBWA;
+			table[addr >> 20] = addr | NORMAL_WBWA | SECTION_NG;
 			addr += SECTION_SIZE;
 			mapping.sections++;
 		}
@@ -145,6 +156,9 @@ void arch_context_use_table(struct arch_context *ctx, u32 vm, bool user)
 	ctx->contextidr = 0;
 	ctx->sctlr |= SCTLR_CACHED_MMU;
 	if (user) {
+		/* Its entries are non-global, tagged with this ASID: a switch between two
+		 * user-mode vCPUs keeps the TLB (arch_user_context_switch). */
+		ctx->contextidr = vm_asid(vm);
 		/* The shim's vectors at VBAR: low vectors, ARM state, little-endian. */
 		ctx->sctlr &= ~(SCTLR_V | SCTLR_TE | SCTLR_EE);
 		ctx->vbar = shim_vectors_va();

@@ -109,6 +109,9 @@ enum sched_status sched_set_realtime(struct runqueue *rq, struct sched_entity *s
 				     u64 deadline, u64 period, u64 budget);
 /* vm_exit: the current job is done; wait for the next release. */
 void sched_job_done(struct runqueue *rq, struct sched_entity *se, u64 now);
+/* sched_job_done and the pick after it, when nothing else is due (the common vm_exit);
+ * NULL, nothing changed, when something is. */
+struct sched_entity *sched_job_done_pick(struct runqueue *rq, struct sched_entity *se, u64 now);
 /* The vCPU waits for an answer: off the queues until sched_unblock. NRT only. */
 void sched_block(struct runqueue *rq, struct sched_entity *se, u64 now);
 /* Its answer came: runnable again. False if it was not blocked. */

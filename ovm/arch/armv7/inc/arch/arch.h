@@ -26,6 +26,12 @@ void arch_dcache_clean_range(u32 addr, u32 size);
 /* The vCPU state beyond the frame: banked registers and non-secure CP15 (context.S). */
 void arch_context_save(struct arch_context *ctx);
 void arch_context_restore(const struct arch_context *ctx);
+/* From one user-mode vCPU to another: the little of the context PL0 can change or
+ * that differs between VMs (their ASIDs keep the TLB valid). */
+void arch_user_context_switch(struct arch_context *prev, const struct arch_context *next);
+/* Whether that is enough between these two vCPUs (else the full save and restore). */
+bool arch_user_switch_holds(const struct arch_regs *prev, const struct arch_upcall *prev_up,
+			    const struct arch_regs *next, const struct arch_upcall *next_up);
 
 /*
  * VFP/NEON for the VMs that use it (vm_config.fpu): state as reset leaves it (a

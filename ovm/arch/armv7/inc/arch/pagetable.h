@@ -19,6 +19,7 @@
 #define SECTION_AP_RW (3u << 10)
 #define SECTION_TEX(x) ((u32)(x) << 12)
 #define SECTION_S BIT(16)
+#define SECTION_NG BIT(17)
 #define SUPERSECTION BIT(18)
 #define SECTION_NS BIT(19)
 
@@ -42,6 +43,7 @@
 #define SMALL_PAGE_TEX(x) ((u32)(x) << 6)
 #define SMALL_PAGE_APX BIT(9)
 #define SMALL_PAGE_S BIT(10)
+#define SMALL_PAGE_NG BIT(11)
 /* Shareable device memory (TEX=0, C=0, B=1), read/write at PL0 and PL1, never executed. */
 #define DEVICE_SMALL_PAGE (SMALL_PAGE | SMALL_PAGE_XN | SMALL_PAGE_B | SMALL_PAGE_AP_RW)
 /* The same, writable at PL1 only and read-only at PL0. */
