@@ -64,7 +64,10 @@ def ovm(target):
     strategy = _strategy(target)
     strategy.select_image(None)
     strategy.transition("ovm")
-    return strategy
+    yield strategy
+    # Off when the module is done: an idle QEMU under icount still spins a core, which
+    # the tests after it (two cores in all) would otherwise share with it.
+    strategy.transition("off")
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +85,7 @@ def boot_scenario(env, target):
         return strategy
 
     yield boot
+    strategy.transition("off")
     strategy.select_image(None)
 
 
