@@ -57,6 +57,16 @@ def _strategy(target):
     return target.get_driver("OVMStrategy")
 
 
+def _off_if_local_qemu(strategy) -> None:
+    """When a module is done with it: an idle QEMU under icount still spins a core, which
+    the tests after it (two cores in all) would share with it. A board, or a virtual one
+    behind an exporter, stays on as a lab leaves it."""
+    from labgrid.driver import QEMUDriver
+
+    if isinstance(strategy.power, QEMUDriver):
+        strategy.transition("off")
+
+
 @pytest.fixture(scope="module")
 def ovm(target):
     """OVM (the environment's own image) booted on the target; the strategy keeps
@@ -65,9 +75,7 @@ def ovm(target):
     strategy.select_image(None)
     strategy.transition("ovm")
     yield strategy
-    # Off when the module is done: an idle QEMU under icount still spins a core, which
-    # the tests after it (two cores in all) would otherwise share with it.
-    strategy.transition("off")
+    _off_if_local_qemu(strategy)
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +93,7 @@ def boot_scenario(env, target):
         return strategy
 
     yield boot
-    strategy.transition("off")
+    _off_if_local_qemu(strategy)
     strategy.select_image(None)
 
 
