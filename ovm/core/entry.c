@@ -307,9 +307,8 @@ bool core_vm_exit_fast(struct vcpu *vcpu)
  * come as timer events anyway). A call that blocked, yielded, declared
  * parameters or set a timer asked for that pass with core_kick.
  */
-struct arch_regs *core_exit_hypercall(void)
+struct arch_regs *core_exit_hypercall(struct cpu *cpu)
 {
-	struct cpu *cpu = this_cpu();
 	struct vcpu *vcpu = cpu->current;
 
 	if (!cpu->ticking)

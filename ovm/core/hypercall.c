@@ -337,15 +337,21 @@ static const struct hypercall hypercalls[HC_COUNT] = {
 	[HC_SELF_CHECK] = { "self_check", hc_self_check, ANY_GUEST },
 };
 
+/* Once per vCPU, out of the way of the calls that follow. */
+static __attribute__((noinline)) void say_first(const struct vcpu *vcpu)
+{
+	console_printf("[ovm] core%u: first SMC from %s vcpu%u (non-secure cpsr=0x%x), "
+		       "handled in monitor mode\n",
+		       vcpu->core, vcpu->vm->config->name, vcpu->id, vcpu->regs.cpsr);
+}
+
 void hypercall_dispatch(struct vcpu *vcpu)
 {
 	struct arch_regs *regs = &vcpu->regs;
 	u32 index = regs->r[0];
 
 	if (vcpu->hypercalls++ == 0)
-		console_printf("[ovm] core%u: first SMC from %s vcpu%u (non-secure cpsr=0x%x), "
-			       "handled in monitor mode\n",
-			       vcpu->core, vcpu->vm->config->name, vcpu->id, regs->cpsr);
+		say_first(vcpu);
 	if (index >= HC_COUNT || !hypercalls[index].handler) {
 		regs->r[0] = (u32)OVM_E_NOSYS;
 		return;

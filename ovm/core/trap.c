@@ -31,9 +31,8 @@ void vcpu_halt(struct vcpu *vcpu, const char *why, u32 where)
 	core_kick(vcpu->core);
 }
 
-void core_smc(struct arch_regs *regs)
+static void trap(struct vcpu *vcpu, struct arch_regs *regs)
 {
-	struct vcpu *vcpu = vcpu_of_regs(regs);
 	struct arch_fault fault;
 
 	if (!vcpu->upcall.user) {
@@ -55,4 +54,15 @@ void core_smc(struct arch_regs *regs)
 		vcpu_halt(vcpu, "an exception OVM's shim does not pass on", regs->pc);
 		return;
 	}
+}
+
+struct arch_regs *core_smc(struct arch_regs *regs)
+{
+	struct vcpu *vcpu = vcpu_of_regs(regs);
+	/* The caller's core, known without asking the CPU: a vCPU runs only on its own. */
+	struct cpu *cpu = &cpus[vcpu->core];
+
+	cpu->entries[ENTRY_SMC]++;
+	trap(vcpu, regs);
+	return core_exit_hypercall(cpu);
 }

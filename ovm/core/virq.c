@@ -10,16 +10,6 @@ bool virq_valid(u32 id)
 	return id < VIRQ_HW_LINES || (id >= OVM_VIRQ_TIMER && id < OVM_VIRQ_TIMER + VIRQ_OVM_IDS);
 }
 
-bool virq_any_pending(const struct virq *v)
-{
-	u32 any = 0;
-
-	/* Without a branch per word: every exit asks, and the answer is mostly no. */
-	for (u32 w = 0; w < VIRQ_WORDS; w++)
-		any |= v->pending[w];
-	return any != 0;
-}
-
 u32 virq_ack(struct virq *v)
 {
 	for (u32 w = 0; w < VIRQ_WORDS; w++) {

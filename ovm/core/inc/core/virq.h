@@ -35,7 +35,16 @@ static inline void virq_raise(struct virq *v, u32 id)
 
 	v->pending[bit / 32] |= BIT(bit % 32);
 }
-bool virq_any_pending(const struct virq *v);
+/* Inline, without a branch per word: every exit asks, and the answer is mostly no. */
+static inline bool virq_any_pending(const struct virq *v)
+{
+	u32 any = 0;
+
+	for (u32 w = 0; w < VIRQ_WORDS; w++)
+		any |= v->pending[w];
+	return any != 0;
+}
+
 /* The lowest pending id, now active; OVM_IRQ_NONE if nothing is pending. */
 u32 virq_ack(struct virq *v);
 /* End an active id; false if it was not active. */

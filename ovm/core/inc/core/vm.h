@@ -111,6 +111,9 @@ void vms_hold(bool hold);
 /* After changing a core's queues or a vCPU's timer: make that core schedule again
  * (this one on its way out of the hypercall, another by an SGI). */
 void core_kick(u32 core);
+/* After a hypercall on this core: the caller again at once, unless the call changed
+ * what runs. */
+struct arch_regs *core_exit_hypercall(struct cpu *cpu);
 /* HC_VM_EXIT's common case, the running vCPU's job done on time: done and switched
  * away, true; false, nothing changed, for the full pass. */
 bool core_vm_exit_fast(struct vcpu *vcpu);

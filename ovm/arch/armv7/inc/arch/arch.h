@@ -154,12 +154,11 @@ __attribute__((noreturn)) void arch_enter_guest(struct arch_regs *regs);
 /* The core's side of the world switch (core/entry.c). */
 enum entry_kind { ENTRY_SMC, ENTRY_FIQ, ENTRY_IRQ, ENTRY_KINDS };
 void core_entry(u32 core, enum entry_kind kind);
-/* An SMC: a supervisor-mode guest's hypercall, or a user-mode guest's trap via its shim. */
-void core_smc(struct arch_regs *regs);
+/* An SMC: a supervisor-mode guest's hypercall, or a user-mode guest's trap via its shim;
+ * counted, handled, and the frame to resume returned. */
+struct arch_regs *core_smc(struct arch_regs *regs);
 void irq_dispatch(u32 irq);
 /* The frame to resume: the same vCPU or the one the scheduler picked. */
 struct arch_regs *core_exit(void);
-/* After a hypercall: the caller again at once, unless the call changed what runs. */
-struct arch_regs *core_exit_hypercall(void);
 
 #endif
