@@ -223,6 +223,8 @@ def test_d_qemu_and_exporter_killed_mid_run_are_named_counted_and_tag_the_board_
     assert lab.client().show("vboard-2").tags["health"] == "bad"
 
 
+# About a minute of wall time (make test-long): CI's 20 minutes keep the other faults.
+@pytest.mark.long
 def test_e_coordinator_killed_mid_run_the_run_fails_no_second_holder_bad_stays_bad(lab, work):
     ledger = HealthLedger(work / "health" / "health.json")
     ledger.set_status("vboard-2", "bad", "out, in the ledger")  # as test d left it
@@ -279,6 +281,8 @@ def test_f_two_parallel_runs_in_a_row_with_the_same_out_both_succeed(work):
         assert json.loads((out / "run.json").read_text())["jobs"]
 
 
+# About a minute of wall time (make test-long): CI's 20 minutes keep the other faults.
+@pytest.mark.long
 def test_g_a_parallel_job_whose_worker_is_killed_is_retried_once_elsewhere(lab, work):
     from lab.evaluation.experiments import experiment
     from lab.remote.jobs import Job

@@ -20,6 +20,9 @@ from lab.remote.runner import run_parallel
 pytestmark = pytest.mark.qemu
 
 
+# The whole evaluation over two places (make test-long); make test keeps the loopback
+# lab's spread run (test_loopback_lab) and the parallel runs of test_faults.
+@pytest.mark.long
 def test_the_evaluation_spread_over_two_places_merges_into_one_summary(loopback_lab, tmp_path):
     run = run_parallel(evaluation_jobs(), coordinator=loopback_lab.coordinator,
                        tags={"board": "virtual"}, workers=2, out_dir=tmp_path, board=BOARD,
