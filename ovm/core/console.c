@@ -159,11 +159,6 @@ static bool anything_granted(void)
 	return false;
 }
 
-/*
- * Feed the UART granted lines, at most `budget` bytes and only what it takes
- * without waiting; or (`finish`) the line half out, whatever the UART takes,
- * for OVM's own message to follow it. With the lock held.
- */
 /* After next_round or next_drain changed, under the lock. */
 static void update_due(void)
 {
@@ -175,6 +170,11 @@ static void update_due(void)
 		share.next_due = out && out < round ? out : round;
 }
 
+/*
+ * Feed the UART granted lines, at most `budget` bytes and only what it takes
+ * without waiting; or (`finish`) the line half out, whatever the UART takes,
+ * for OVM's own message to follow it. With the lock held.
+ */
 static void drain(u32 budget, bool finish, u64 now)
 {
 	while (budget) {

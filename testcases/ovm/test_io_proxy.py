@@ -24,6 +24,7 @@ from lab.target.records import parse_records, values_line
 pytestmark = pytest.mark.lab
 
 REPORT_S = 60.0
+DELIVERY_US = 20
 SCENARIO = "io-proxy"
 
 
@@ -84,7 +85,11 @@ def test_timer_device_fires_within_a_tick(io_proxy, scenario):
     timer = io_proxy.transcript.wait_for(
         r"^\[quiet\] quiet: timer device fired=(?P<fired>\d+) late_ticks=(?P<late>\d+)$", REPORT_S)
     assert int(timer["fired"]) == 1
-    assert int(timer["late"]) <= config.scheduler.tick_us * ticks_per_us(board)
+    # Seen at the first tick after it fell due, then delivered by that pass and the
+    # guest's upcall: a tick and a few hundred instructions (one pass is well under
+    # DELIVERY_US even in real time on the board).
+    bound_us = config.scheduler.tick_us + DELIVERY_US
+    assert int(timer["late"]) <= bound_us * ticks_per_us(board)
     count = io_proxy.transcript.wait_for(
         r"^\[quiet\] quiet: timer device count within the caller's own reads: "
         r"(?P<ok>\d+)/(?P<n>\d+)$", REPORT_S)
