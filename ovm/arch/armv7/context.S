@@ -183,6 +183,7 @@ arch_user_context_switch:
 	mcr	p15, 0, r2, c2, c0, 0
 	add	r1, r1, #CTX_CONTEXTIDR
 	ldmia	r1, {r0-r2}			@ r0 = CONTEXTIDR (ASID), r1 = TPIDRURW, r2 = TPIDRURO
+	dsb					@ Cortex-A9 erratum 754322: a DSB before the ASID changes
 	mcr	p15, 0, r0, c13, c0, 1
 	mcr	p15, 0, r1, c13, c0, 2
 	mcr	p15, 0, r2, c13, c0, 3
