@@ -242,6 +242,17 @@ static bool must_look_again(struct vcpu *vcpu)
 	       !arch_irq_wait(&vcpu->regs, &vcpu->upcall);
 }
 
+/* The core's next event once `next` is picked: a masked interrupt it has waiting
+ * brings it forward. */
+static u64 event_after_pick(struct cpu *cpu, struct vcpu *next, u64 now)
+{
+	u64 event = next_event(cpu, now);
+
+	if (must_look_again(next))
+		event = earliest(event, now + arch_us_to_ticks(REDELIVERY_US));
+	return event;
+}
+
 struct arch_regs *core_exit(void)
 {
 	struct cpu *cpu = this_cpu();
@@ -257,9 +268,7 @@ struct arch_regs *core_exit(void)
 		console_service(now);
 		/* The events are taken from when it picked: set_event reads the clock again. */
 		next = pick(cpu, &now);
-		event = next_event(cpu, now);
-		if (must_look_again(next))
-			event = earliest(event, now + arch_us_to_ticks(REDELIVERY_US));
+		event = event_after_pick(cpu, next, now);
 	} while (!set_event(cpu, event));
 	if (next != cpu->current)
 		switch_to(cpu, next);
@@ -289,11 +298,8 @@ bool core_vm_exit_fast(struct vcpu *vcpu)
 	}
 	struct vcpu *next = vcpu_of_se(se);
 	signal_misses_and_timers(cpu, now);
-	u64 event = next_event(cpu, now);
-	if (must_look_again(next))
-		event = earliest(event, now + arch_us_to_ticks(REDELIVERY_US));
 	/* Due already: the full pass, which now starts from the job done, takes over. */
-	if (set_event(cpu, event))
+	if (set_event(cpu, event_after_pick(cpu, next, now)))
 		switch_to(cpu, next);
 	else
 		cpu->resched = true;

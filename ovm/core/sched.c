@@ -223,10 +223,10 @@ void sched_job_done(struct runqueue *rq, struct sched_entity *se, u64 now)
 
 /*
  * vm_exit's common case in one step: the running SRT job ends on time, before
- * its next release, and nothing else is due on the core (no release, no
- * deadline passed), and another vCPU can run. Then sched_job_done, sched_update and sched_pick would do
- * exactly what sched_job_done and sched_pick do; the checks make it so. NULL,
- * with nothing changed, in any other case.
+ * its next release, nothing else is due on the core (no release, no deadline
+ * passed), and another vCPU can run. Then sched_job_done, sched_update and
+ * sched_pick would do exactly what sched_job_done and sched_pick do; the checks
+ * make it so. NULL, with nothing changed, in any other case.
  */
 struct sched_entity *sched_job_done_pick(struct runqueue *rq, struct sched_entity *se, u64 now)
 {

@@ -162,11 +162,12 @@ arch_context_restore:
  * from one user-mode vCPU in user mode to another (arch_user_switch_holds), only
  * what PL0 can change or OVM sets per VM. PL0 reaches no other mode's banked
  * registers and of CP15 writes only TPIDRURW; outside the shim's one SMC at each
- * vector, the other modes' banks hold nothing of a user-mode vCPU; SCTLR, TTBR1, TTBCR, DACR, PRRR, NMRR and VBAR are the same for
- * every user-mode vCPU (arch_context_use_table), and the fault registers are read
- * at the fault. The TLB stays: the VMs' own entries are non-global and CONTEXTIDR
- * gives each VM its ASID. TTBR0 and the ASID change in secure state, so no
- * non-secure table walk can see one without the other.
+ * vector, the other modes' banks hold nothing of a user-mode vCPU; SCTLR, TTBR1,
+ * TTBCR, DACR, PRRR, NMRR and VBAR are the same for every user-mode vCPU
+ * (arch_context_use_table), and the fault registers are read at the fault. The
+ * TLB stays: the VMs' own entries are non-global and CONTEXTIDR gives each VM its
+ * ASID. TTBR0 and the ASID change in secure state, so no non-secure table walk
+ * can see one without the other.
  */
 	.global arch_user_context_switch
 arch_user_context_switch:

@@ -210,6 +210,7 @@ static __attribute__((noinline)) enum arch_trap user_fault(struct arch_regs *reg
 							    struct arch_fault *fault, u32 offset,
 							    u32 mode)
 {
+	/* The shim's SMC at vector `slot` returns to the next word. */
 	u32 slot = offset / 4 - 1;
 	u32 lr, spsr;
 
@@ -241,16 +242,14 @@ static __attribute__((noinline)) enum arch_trap user_fault(struct arch_regs *reg
 
 enum arch_trap arch_user_trap(struct arch_regs *regs, struct arch_fault *fault)
 {
-	/* The shim's SMC at vector `slot` returns to the next word. */
 	u32 offset = regs->pc - shim_vectors_va();
 	u32 mode = regs->cpsr & PSR_MODE_MASK;
+	u32 lr, spsr;
 
 	/* A hypercall, the case to be quick: the SVC slot's SMC, in the mode SVC enters. */
 	if (offset != 4 * (SHIM_SLOT_SVC + 1) || mode != PSR_MODE_SVC)
 		return user_fault(regs, fault, offset, mode);
-	register u32 lr __asm__("r2");
-	register u32 spsr __asm__("r3");
-	BANK_READ(0x13);
+	bank_read(PSR_MODE_SVC, &lr, &spsr);
 	if ((spsr & PSR_MODE_MASK) != PSR_MODE_USR)
 		return ARCH_TRAP_STRAY;
 	regs->cpsr = spsr;
